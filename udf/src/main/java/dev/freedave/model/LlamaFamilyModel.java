@@ -1,0 +1,265 @@
+package dev.freedave.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Llama-style block family of LLaDA and Dream (Qwen2) written as DJL NDArray ops, with fully
+ * bidirectional attention. One class for both: the config decides GQA, q/k/v bias and tying.
+ *
+ * <p>Numerics: the residual stream, norms, RoPE and attention run in float32; with {@code FLOAT16}
+ * only the large matrices (embedding, projections, head) are stored and multiplied in fp16. That
+ * keeps the fp16 overflow of Qwen2-family activations (models.md §6) out of the residual stream.
+ */
+public final class LlamaFamilyModel implements DiffusionLM {
+  /** Additive attention bias for padding keys: exp() of it underflows to exactly 0. */
+  private static final float MASKED = -1e30f;
+
+  private final ModelConfig config;
+  private final ModelSpec spec;
+  private final NDManager manager;
+  private final DataType dtype;
+  private final NDArray embedding; // [V, d]
+  private final List<Layer> layers;
+  private final NDArray finalNorm; // [d]
+  private final NDArray head; // [V, d]
+  private final float[] invFreq; // [headDim / 2]
+  private volatile Rope rope;
+
+  /** One block's tensors, q/k/v and gate/up fused so each is a single matmul. */
+  private record Layer(NDArray attnNorm, NDArray qkv, NDArray qkvBias, NDArray out, NDArray ffnNorm,
+      NDArray gateUp, NDArray down) {}
+
+  /** cos/sin tables for positions [0, size): [P, headDim] each, angles repeated for both halves. */
+  private record Rope(int size, NDArray cos, NDArray sin) {}
+
+  private LlamaFamilyModel(ModelConfig config, NDManager manager, DataType dtype, NDArray embedding,
+      List<Layer> layers, NDArray finalNorm, NDArray head) {
+    this.config = config;
+    this.spec = config.maskTokenId() >= 0 ? ModelSpec.of(config) : null;
+    this.manager = manager;
+    this.dtype = dtype;
+    this.embedding = embedding;
+    this.layers = layers;
+    this.finalNorm = finalNorm;
+    this.head = head;
+    int half = config.headDim() / 2;
+    this.invFreq = new float[half];
+    for (int j = 0; j < half; j++) {
+      // as HF computes it: theta^(2j/d) in float32, then its reciprocal
+      float denom = (float) Math.pow(config.ropeTheta(), (2.0 * j) / config.headDim());
+      invFreq[j] = 1.0f / denom;
+    }
+  }
+
+  /**
+   * Loads a Hugging Face folder. Every tensor's presence and shape is checked before any is
+   * loaded; a mismatch names the tensor and the expected shape.
+   */
+  public static LlamaFamilyModel load(Path dir, DataType dtype, Device device) throws IOException {
+    if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
+      throw new IllegalArgumentException("compute dtype must be float32 or float16, got " + dtype);
+    }
+    ModelConfig config = ModelConfig.read(dir);
+    WeightNames names = new WeightNames(config);
+    try (Checkpoint ckpt = Checkpoint.open(dir)) {
+      ckpt.validate(names.expected());
+      NDManager manager = NDManager.newBaseManager(device, "PyTorch");
+      try {
+        NDArray embedding = ckpt.load(manager, names.embedding(), dtype);
+        List<Layer> layers = new ArrayList<>();
+        for (int i = 0; i < config.numLayers(); i++) {
+          layers.add(loadLayer(ckpt, names, i, manager, dtype, config.qkvBias()));
+        }
+        NDArray finalNorm = ckpt.load(manager, names.finalNorm(), DataType.FLOAT32);
+        NDArray head = config.tiedEmbeddings() ? embedding : ckpt.load(manager, names.head(), dtype);
+        return new LlamaFamilyModel(config, manager, dtype, embedding, layers, finalNorm, head);
+      } catch (RuntimeException | IOException e) {
+        manager.close();
+        throw e;
+      }
+    }
+  }
+
+  private static Layer loadLayer(Checkpoint ckpt, WeightNames n, int i, NDManager m, DataType dt, boolean bias)
+      throws IOException {
+    NDArray qkv = fuse(ckpt, m, dt, n.layer(i, WeightNames.Part.Q), n.layer(i, WeightNames.Part.K),
+        n.layer(i, WeightNames.Part.V));
+    NDArray qkvBias = bias ? fuse(ckpt, m, dt, n.layer(i, WeightNames.Part.Q_BIAS),
+        n.layer(i, WeightNames.Part.K_BIAS), n.layer(i, WeightNames.Part.V_BIAS)) : null;
+    NDArray gateUp = fuse(ckpt, m, dt, n.layer(i, WeightNames.Part.GATE), n.layer(i, WeightNames.Part.UP));
+    return new Layer(
+        ckpt.load(m, n.layer(i, WeightNames.Part.ATTN_NORM), DataType.FLOAT32), qkv, qkvBias,
+        ckpt.load(m, n.layer(i, WeightNames.Part.O), dt),
+        ckpt.load(m, n.layer(i, WeightNames.Part.FFN_NORM), DataType.FLOAT32), gateUp,
+        ckpt.load(m, n.layer(i, WeightNames.Part.DOWN), dt));
+  }
+
+  private static NDArray fuse(Checkpoint ckpt, NDManager m, DataType dt, String... names) throws IOException {
+    NDList parts = new NDList();
+    try {
+      for (String name : names) {
+        parts.add(ckpt.load(m, name, dt));
+      }
+      return NDArrays.concat(parts, 0);
+    } finally {
+      parts.close();
+    }
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  /** The dtype the large matrices are stored and multiplied in. */
+  public DataType dtype() {
+    return dtype;
+  }
+
+  @Override
+  public ModelSpec spec() {
+    if (spec == null) {
+      throw new ModelLoadException("this checkpoint's config.json names no mask_token_id; it cannot be decoded");
+    }
+    return spec;
+  }
+
+  @Override
+  public NDManager newScope() {
+    return manager.newSubManager();
+  }
+
+  @Override
+  public NDArray logits(NDArray ids, NDArray keyMask, NDArray positions) {
+    NDManager out = ids.getManager();
+    long b = ids.getShape().get(0);
+    long len = ids.getShape().get(1);
+    try (NDManager scope = out.newSubManager()) {
+      // everything derived from the inputs lands in this scope and is freed with it
+      ids.tempAttach(scope);
+      if (keyMask != null) {
+        keyMask.tempAttach(scope);
+      }
+      if (positions != null) {
+        positions.tempAttach(scope);
+      }
+      NDArray pos = positions != null ? positions : scope.arange(0, (int) len, 1, DataType.INT64).expandDims(0)
+          .repeat(0, b);
+      Rope r = ropeFor(pos);
+      NDArray flatPos = pos.reshape(-1);
+      NDArray cos = rows(r.cos(), flatPos).reshape(b, 1, len, config.headDim()); // [B,1,L,hd]
+      NDArray sin = rows(r.sin(), flatPos).reshape(b, 1, len, config.headDim());
+      NDArray bias = keyMask == null ? null
+          : keyMask.toType(DataType.FLOAT32, false).neg().add(1).mul(MASKED).reshape(b, 1, 1, len); // [B,1,1,L]
+      NDArray h = rows(embedding, ids).toType(DataType.FLOAT32, false); // [B,L,d]
+      for (Layer layer : layers) {
+        // one sub-scope per layer: a forward's peak memory is one layer's activations
+        try (NDManager ls = scope.newSubManager()) {
+          h.attach(ls);
+          NDArray next = block(layer, h, cos, sin, bias);
+          next.attach(scope);
+          h = next;
+        }
+      }
+      NDArray logits = linear(rmsNorm(h, finalNorm), head, null); // [B,L,V]
+      logits.attach(out);
+      return logits;
+    }
+  }
+
+  private NDArray block(Layer w, NDArray h, NDArray cos, NDArray sin, NDArray bias) {
+    long b = h.getShape().get(0);
+    long len = h.getShape().get(1);
+    int hd = config.headDim();
+    int heads = config.numHeads();
+    int kvHeads = config.numKvHeads();
+    int groups = config.kvGroups();
+    NDList qkv = linear(rmsNorm(h, w.attnNorm()), w.qkv(), w.qkvBias()).split(new long[] {(long) heads * hd, (long) (heads + kvHeads) * hd}, 2);
+    NDArray q = rope(qkv.get(0).reshape(b, len, heads, hd).transpose(0, 2, 1, 3), cos, sin); // [B,H,L,hd]
+    NDArray k = rope(qkv.get(1).reshape(b, len, kvHeads, hd).transpose(0, 2, 1, 3), cos, sin); // [B,Hkv,L,hd]
+    NDArray v = qkv.get(2).reshape(b, len, kvHeads, hd).transpose(0, 2, 1, 3); // [B,Hkv,L,hd]
+    // GQA without copying K/V: query head h belongs to KV head h / groups, so fold the groups into rows
+    NDArray qg = q.reshape(b, kvHeads, (long) groups * len, hd); // [B,Hkv,G*L,hd]
+    NDArray scores = qg.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)); // [B,Hkv,G*L,L]
+    if (bias != null) {
+      scores = scores.add(bias);
+    }
+    NDArray attn = scores.softmax(-1).matMul(v) // [B,Hkv,G*L,hd]
+        .reshape(b, heads, len, hd).transpose(0, 2, 1, 3).reshape(b, len, (long) heads * hd);
+    h = h.add(linear(attn, w.out(), null));
+    NDList gateUp = linear(rmsNorm(h, w.ffnNorm()), w.gateUp(), null).split(2, 2);
+    NDArray gate = gateUp.get(0);
+    NDArray act = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1)); // SiLU(gate) * up
+    return h.add(linear(act, w.down(), null));
+  }
+
+  /** RMSNorm in float32: x * rsqrt(mean(x²) + eps) * weight. */
+  private NDArray rmsNorm(NDArray x, NDArray weight) {
+    NDArray inv = x.square().mean(new int[] {-1}, true).add((float) config.rmsNormEps()).pow(-0.5);
+    return x.mul(inv).mul(weight);
+  }
+
+  /** Half-rotation RoPE: x*cos + concat(-x2, x1)*sin. */
+  private static NDArray rope(NDArray x, NDArray cos, NDArray sin) {
+    NDList halves = x.split(2, 3);
+    NDArray rotated = halves.get(1).neg().concat(halves.get(0), 3);
+    return x.mul(cos).add(rotated.mul(sin));
+  }
+
+  /** y = x·Wᵀ (+ b) with W stored [out, in], as torch's linear; multiplied in W's dtype, returned in float32. */
+  private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+    NDArray in = x.toType(weight.getDataType(), false);
+    return in.getNDArrayInternal().linear(in, weight, bias).singletonOrThrow().toType(DataType.FLOAT32, false);
+  }
+
+  /** Row gather: table[ids] with the shape of ids plus the row. */
+  private static NDArray rows(NDArray table, NDArray ids) {
+    return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
+  }
+
+  private Rope ropeFor(NDArray positions) {
+    int needed = (int) positions.max().getLong() + 1;
+    Rope r = rope;
+    if (r != null && r.size() >= needed) {
+      return r;
+    }
+    synchronized (this) {
+      if (rope != null && rope.size() >= needed) {
+        return rope;
+      }
+      int size = Math.max(needed, Math.min(config.maxSequenceLength(), 4096));
+      int half = invFreq.length;
+      float[] cos = new float[size * half * 2];
+      float[] sin = new float[size * half * 2];
+      for (int p = 0; p < size; p++) {
+        for (int j = 0; j < half; j++) {
+          float angle = p * invFreq[j];
+          float c = (float) Math.cos(angle);
+          float s = (float) Math.sin(angle);
+          cos[p * 2 * half + j] = c;
+          cos[p * 2 * half + half + j] = c;
+          sin[p * 2 * half + j] = s;
+          sin[p * 2 * half + half + j] = s;
+        }
+      }
+      // the old table stays in the model's manager: a concurrent forward may still read it
+      rope = new Rope(size, manager.create(cos).reshape(size, 2L * half), manager.create(sin).reshape(size, 2L * half));
+      return rope;
+    }
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+}

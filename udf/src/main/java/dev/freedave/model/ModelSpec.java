@@ -1,0 +1,34 @@
+package dev.freedave.model;
+
+import java.util.List;
+
+/**
+ * What a decoder needs to know about a model besides its forward pass.
+ *
+ * @param maskTokenId the id that marks a position still to be generated
+ * @param endTokenIds ids that end an answer (EOS, end-of-turn); empty disables early exit
+ * @param predictionOffset 0: position p is predicted by logits[p]; 1 (Dream): by logits[p-1]
+ * @param maxSequenceLength prompt + generation must fit in this many positions
+ */
+public record ModelSpec(int vocabSize, int maskTokenId, List<Integer> endTokenIds, int predictionOffset,
+    int maxSequenceLength) {
+
+  public ModelSpec {
+    endTokenIds = List.copyOf(endTokenIds);
+    if (maskTokenId < 0 || maskTokenId >= vocabSize) {
+      throw new ModelLoadException("mask token id " + maskTokenId + " is outside the vocabulary [0, " + vocabSize
+          + "); set mask_token_id in config.json");
+    }
+    if (predictionOffset != 0 && predictionOffset != 1) {
+      throw new IllegalArgumentException("prediction offset must be 0 or 1, got " + predictionOffset);
+    }
+  }
+
+  public static ModelSpec of(ModelConfig c) {
+    return new ModelSpec(c.vocabSize(), c.maskTokenId(), c.eosTokenIds(), c.predictionOffset(), c.maxSequenceLength());
+  }
+
+  public boolean isEnd(int token) {
+    return endTokenIds.contains(token);
+  }
+}

@@ -1,0 +1,123 @@
+package dev.freedave.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Bidirectionality, padding invariance and batch invariance of the forward pass, for both families. */
+class ForwardPropertiesTest {
+  @TempDir Path tmp;
+
+  private LlamaFamilyModel tiny(ModelConfig.Family family) throws Exception {
+    TinyModels.Spec spec = family == ModelConfig.Family.LLADA ? TinyModels.Spec.llada(7) : TinyModels.Spec.qwen2(7);
+    return LlamaFamilyModel.load(TinyModels.write(tmp.resolve(family.name()), spec), DataType.FLOAT32, Device.cpu());
+  }
+
+  private static long[] randomIds(Random r, int n, int vocab) {
+    long[] ids = new long[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = r.nextInt(vocab);
+    }
+    return ids;
+  }
+
+  /** Logits [L, V] of one row run alone. */
+  private static float[] alone(DiffusionLM model, long[] ids) {
+    try (NDManager m = model.newScope()) {
+      return model.logits(m.create(ids, new Shape(1, ids.length)), null, null).toFloatArray();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(ModelConfig.Family.class)
+  void firstPositionSeesTheLastToken(ModelConfig.Family family) throws Exception {
+    try (LlamaFamilyModel model = tiny(family)) {
+      long[] ids = randomIds(new Random(1), 10, 64);
+      long[] changed = ids.clone();
+      changed[9] = (changed[9] + 1) % 64;
+      float[] a = Arrays.copyOfRange(alone(model, ids), 0, 64);
+      float[] b = Arrays.copyOfRange(alone(model, changed), 0, 64);
+      assertThat(GoldenParityTest.maxAbsDiff(a, b)).isGreaterThan(1e-4f);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(ModelConfig.Family.class)
+  void rightPaddedRowsGiveTheUnpaddedLogitsAtRealPositions(ModelConfig.Family family) throws Exception {
+    try (LlamaFamilyModel model = tiny(family)) {
+      Random r = new Random(2);
+      long[] shortRow = randomIds(r, 7, 64);
+      long[] longRow = randomIds(r, 12, 64);
+      long[] batch = new long[2 * 12];
+      long[] mask = new long[2 * 12];
+      System.arraycopy(shortRow, 0, batch, 0, 7);
+      Arrays.fill(batch, 7, 12, TinyModels.PAD);
+      Arrays.fill(mask, 0, 7, 1);
+      System.arraycopy(longRow, 0, batch, 12, 12);
+      Arrays.fill(mask, 12, 24, 1);
+      float[] batched;
+      try (NDManager m = model.newScope()) {
+        NDArray out = model.logits(m.create(batch, new Shape(2, 12)), m.create(mask, new Shape(2, 12)), null);
+        batched = out.toFloatArray();
+      }
+      int v = 64;
+      assertThat(GoldenParityTest.maxAbsDiff(Arrays.copyOfRange(batched, 0, 7 * v), alone(model, shortRow)))
+          .isLessThan(1e-5f);
+      assertThat(GoldenParityTest.maxAbsDiff(Arrays.copyOfRange(batched, 12 * v, 24 * v), alone(model, longRow)))
+          .isLessThan(1e-5f);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(ModelConfig.Family.class)
+  void leftPaddingWithShiftedPositionsEqualsTheUnpaddedRow(ModelConfig.Family family) throws Exception {
+    try (LlamaFamilyModel model = tiny(family)) {
+      long[] row = randomIds(new Random(3), 6, 64);
+      long[] padded = new long[9];
+      long[] mask = new long[9];
+      long[] pos = new long[9];
+      System.arraycopy(row, 0, padded, 3, 6);
+      for (int i = 3; i < 9; i++) {
+        mask[i] = 1;
+        pos[i] = i - 3;
+      }
+      float[] out;
+      try (NDManager m = model.newScope()) {
+        out = model.logits(m.create(padded, new Shape(1, 9)), m.create(mask, new Shape(1, 9)),
+            m.create(pos, new Shape(1, 9))).toFloatArray();
+      }
+      assertThat(GoldenParityTest.maxAbsDiff(Arrays.copyOfRange(out, 3 * 64, 9 * 64), alone(model, row)))
+          .isLessThan(1e-5f);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(ModelConfig.Family.class)
+  void aRowInsideABatchGivesItsLogitsAlone(ModelConfig.Family family) throws Exception {
+    try (LlamaFamilyModel model = tiny(family)) {
+      Random r = new Random(4);
+      int b = 5;
+      int len = 11;
+      long[] batch = randomIds(r, b * len, 64);
+      float[] all;
+      try (NDManager m = model.newScope()) {
+        all = model.logits(m.create(batch, new Shape(b, len)), null, null).toFloatArray();
+      }
+      for (int row = 0; row < b; row++) {
+        float[] one = alone(model, Arrays.copyOfRange(batch, row * len, (row + 1) * len));
+        assertThat(GoldenParityTest.maxAbsDiff(Arrays.copyOfRange(all, row * len * 64, (row + 1) * len * 64), one))
+            .isLessThan(1e-5f);
+      }
+    }
+  }
+}
