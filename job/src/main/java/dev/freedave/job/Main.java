@@ -1,0 +1,17 @@
+package dev.freedave.job;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code freedave} command line: one subcommand per tool; {@code submit-scripts/freedave} runs it. */
+@Command(
+    name = "freedave",
+    mixinStandardHelpOptions = true,
+    version = "freedave 0.1.0",
+    description = "Lossless parallel decoding of diffusion language models.",
+    subcommands = {LogitsCommand.class, TinyModelCommand.class, LatencyCommand.class})
+public final class Main {
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Main()).execute(args));
+  }
+}
