@@ -19,11 +19,18 @@ public interface DiffusionLM extends AutoCloseable {
    * One forward pass.
    *
    * @param ids int64 [B, L]
-   * @param keyMask int64 or boolean [B, L], nonzero = a real token other positions may attend to; null = all real
+   * @param keyMask int64 [B, L], nonzero = a real token other positions may attend to; null = all real
    * @param positions int64 [B, L] rotary positions; null = 0..L-1 in every row
-   * @return float32 logits [B, L, V], in the manager of {@code ids}
+   * @param outputIndex int64 [B, W] positions whose logits are wanted; null = all L. Decoders ask only
+   *     for the block they decode, so the LM head (the largest matmul of a forward) runs on W, not L
+   * @return float32 logits [B, W, V] (W = L without an index), in the manager of {@code ids}
    */
-  NDArray logits(NDArray ids, NDArray keyMask, NDArray positions);
+  NDArray logits(NDArray ids, NDArray keyMask, NDArray positions, NDArray outputIndex);
+
+  /** Logits for every position. */
+  default NDArray logits(NDArray ids, NDArray keyMask, NDArray positions) {
+    return logits(ids, keyMask, positions, null);
+  }
 
   @Override
   void close();

@@ -140,7 +140,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
   }
 
   @Override
-  public NDArray logits(NDArray ids, NDArray keyMask, NDArray positions) {
+  public NDArray logits(NDArray ids, NDArray keyMask, NDArray positions, NDArray outputIndex) {
     NDManager out = ids.getManager();
     long b = ids.getShape().get(0);
     long len = ids.getShape().get(1);
@@ -152,6 +152,9 @@ public final class LlamaFamilyModel implements DiffusionLM {
       }
       if (positions != null) {
         positions.tempAttach(scope);
+      }
+      if (outputIndex != null) {
+        outputIndex.tempAttach(scope);
       }
       NDArray pos = positions != null ? positions : scope.arange(0, (int) len, 1, DataType.INT64).expandDims(0)
           .repeat(0, b);
@@ -171,7 +174,11 @@ public final class LlamaFamilyModel implements DiffusionLM {
           h = next;
         }
       }
-      NDArray logits = linear(rmsNorm(h, finalNorm), head, null); // [B,L,V]
+      if (outputIndex != null) {
+        long w = outputIndex.getShape().get(1);
+        h = h.gather(outputIndex.reshape(b, w, 1).repeat(2, config.hiddenSize()), 1); // [B,W,d]
+      }
+      NDArray logits = linear(rmsNorm(h, finalNorm), head, null); // [B,W,V]
       logits.attach(out);
       return logits;
     }

@@ -1,0 +1,180 @@
+package dev.freedave.decode;
+
+import dev.freedave.model.DiffusionLM;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.function.Consumer;
+
+/**
+ * Continuous batching over one model: up to {@code maxRowsInFlight} rows decode at once; each
+ * forward carries, for every row that fits, all the sequences it needs (its state, or its K drafts),
+ * up to {@code maxSequencesPerForward}. A finished row leaves and the next input row takes its slot.
+ * Results come out in completion order.
+ */
+public final class DecodeScheduler {
+  private final DiffusionLM model;
+  private final int maxRowsInFlight;
+  private final int maxSequencesPerForward;
+  private Consumer<ForwardEvent> listener = e -> {};
+
+  /** What one batched forward did, for progress counters. */
+  public record ForwardEvent(int rows, int sequences, int length) {}
+
+  public DecodeScheduler(DiffusionLM model, int maxRowsInFlight, int maxSequencesPerForward) {
+    if (maxRowsInFlight < 1 || maxSequencesPerForward < 1) {
+      throw new IllegalArgumentException("max rows in flight and max sequences per forward must be >= 1");
+    }
+    this.model = model;
+    this.maxRowsInFlight = maxRowsInFlight;
+    this.maxSequencesPerForward = maxSequencesPerForward;
+  }
+
+  public DecodeScheduler onForward(Consumer<ForwardEvent> l) {
+    this.listener = l;
+    return this;
+  }
+
+  /** Decodes every request; results in input order. */
+  public List<DecodeResult> decodeAll(List<DecodeRequest> requests) {
+    // fresh request objects, so that identity tells even equal requests apart
+    Map<DecodeRequest, Integer> order = new IdentityHashMap<>();
+    List<DecodeRequest> tagged = new ArrayList<>();
+    for (DecodeRequest r : requests) {
+      DecodeRequest t = new DecodeRequest(r.id(), r.prompt(), r.config(), r.seed());
+      order.put(t, tagged.size());
+      tagged.add(t);
+    }
+    DecodeResult[] out = new DecodeResult[requests.size()];
+    Run run = new Run(tagged.iterator());
+    while (run.hasNext()) {
+      Run.Keyed k = run.nextKeyed();
+      out[order.get(k.request())] = k.result();
+    }
+    return List.of(out);
+  }
+
+  /** Lazily decodes a stream of requests (pulling new rows only as slots free up). */
+  public Iterator<DecodeResult> decode(Iterator<DecodeRequest> requests) {
+    Run run = new Run(requests);
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return run.hasNext();
+      }
+
+      @Override
+      public DecodeResult next() {
+        return run.nextKeyed().result();
+      }
+    };
+  }
+
+  private final class Run {
+    record Keyed(DecodeRequest request, DecodeResult result) {}
+
+    private final Iterator<DecodeRequest> input;
+    private final List<RowDecoder> active = new ArrayList<>();
+    private final Deque<Keyed> ready = new ArrayDeque<>();
+    private int rotation;
+
+    Run(Iterator<DecodeRequest> input) {
+      this.input = input;
+    }
+
+    boolean hasNext() {
+      while (ready.isEmpty() && (input.hasNext() || !active.isEmpty())) {
+        step();
+      }
+      return !ready.isEmpty();
+    }
+
+    Keyed nextKeyed() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      return ready.poll();
+    }
+
+    private void step() {
+      while (active.size() < maxRowsInFlight && input.hasNext()) {
+        DecodeRequest r = input.next();
+        Object created;
+        try {
+          created = RowDecoder.create(r, model.spec(), maxSequencesPerForward);
+        } catch (IllegalArgumentException e) {
+          created = DecodeResult.failed(r, e.getMessage());
+        }
+        if (created instanceof DecodeResult failed) {
+          ready.add(new Keyed(r, failed));
+        } else {
+          RowDecoder d = (RowDecoder) created;
+          if (d.done()) {
+            ready.add(new Keyed(r, d.result()));
+          } else {
+            active.add(d);
+          }
+        }
+      }
+      if (active.isEmpty()) {
+        return;
+      }
+      // pack whole rows (a row's drafts never split over two forwards), rotating the start for fairness
+      List<RowDecoder> rows = new ArrayList<>();
+      List<List<Canvas>> wanted = new ArrayList<>();
+      List<Sequence> batch = new ArrayList<>();
+      int start = rotation++ % active.size();
+      for (int i = 0; i < active.size(); i++) {
+        RowDecoder d = active.get((start + i) % active.size());
+        List<Canvas> p = d.pending();
+        if (batch.size() + p.size() > maxSequencesPerForward) {
+          continue;
+        }
+        rows.add(d);
+        wanted.add(p);
+        for (Canvas c : p) {
+          batch.add(d.sequence(c));
+        }
+      }
+      List<Prediction> predictions;
+      try {
+        predictions = BatchForward.run(model, batch);
+      } catch (RuntimeException e) {
+        for (RowDecoder d : rows) {
+          d.fail("forward failed: " + e);
+        }
+        retire(rows);
+        return;
+      }
+      int maxLen = batch.stream().mapToInt(s -> s.tokens().length).max().orElse(0);
+      listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen));
+      int at = 0;
+      for (int i = 0; i < rows.size(); i++) {
+        RowDecoder d = rows.get(i);
+        List<Canvas> p = wanted.get(i);
+        d.recordForward(p);
+        try {
+          d.onPredictions(predictions.subList(at, at + p.size()));
+        } catch (RuntimeException e) {
+          d.fail("decoder failed: " + e);
+        }
+        at += p.size();
+      }
+      retire(rows);
+    }
+
+    private void retire(List<RowDecoder> rows) {
+      for (RowDecoder d : rows) {
+        if (d.done()) {
+          active.remove(d);
+          ready.add(new Keyed(d.request, d.result()));
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+package dev.freedave.decode;
+
+import java.util.Arrays;
+
+/**
+ * Per-row forward-call statistics (freedave.md, "Statistics per row").
+ *
+ * @param nfe forward calls this row took part in (one batched call counts 1)
+ * @param staticSteps forward calls static decoding needs for the same output
+ * @param tokensDecoded positions unmasked by decoding steps (an early exit's EOS fill excluded)
+ * @param acceptedHist {@code acceptedHist[i]} = rounds that advanced {@code i} static steps (index 0 unused)
+ * @param positionsComputed Σ over calls of this row's sequences × their length
+ * @param decodeMs wall time from the row's admission to its completion
+ */
+public record DecodeStats(int nfe, int staticSteps, int tokensDecoded, int[] acceptedHist, long positionsComputed,
+    double decodeMs) {
+
+  /** Tokens per forward call. */
+  public double tpf() {
+    return nfe == 0 ? 0 : (double) tokensDecoded / nfe;
+  }
+
+  @Override
+  public String toString() {
+    return "nfe=" + nfe + " static_steps=" + staticSteps + " tokens=" + tokensDecoded + " hist="
+        + Arrays.toString(acceptedHist) + " positions=" + positionsComputed;
+  }
+
+  /** Accumulates a row's statistics while it decodes. */
+  static final class Builder {
+    private final long startNanos = System.nanoTime();
+    private int nfe;
+    private long positions;
+    private int[] hist;
+
+    Builder(int maxAdvance) {
+      hist = new int[maxAdvance + 1];
+    }
+
+    void forward(int sequences, int length) {
+      nfe++;
+      positions += (long) sequences * length;
+    }
+
+    void round(int advanced) {
+      if (advanced >= hist.length) {
+        hist = Arrays.copyOf(hist, advanced + 1);
+      }
+      hist[advanced]++;
+    }
+
+    DecodeStats build(int staticSteps, int tokensDecoded) {
+      return new DecodeStats(nfe, staticSteps, tokensDecoded, hist.clone(), positions,
+          (System.nanoTime() - startNanos) / 1e6);
+    }
+  }
+}

@@ -1,0 +1,119 @@
+package dev.freedave.decode;
+
+import dev.freedave.model.ModelSpec;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * FreeDave and FreeDave++ (freedave.md). A round holds an exact state {@code s} and
+ * {@code P = predict(f(s))}; drafts {@code d[0..K-1]} are built from {@code P}, verified in one
+ * forward, and the longest certified chain is kept together with the prediction computed on its
+ * last state, so the next round needs no extra forward.
+ */
+final class DraftDecoder extends RowDecoder {
+  private final int maxDrafts;
+  private final boolean plusPlus;
+  private Prediction current; // P for state; null before the first forward
+  private List<Canvas> drafts = List.of();
+  private List<Canvas> toForward = List.of();
+
+  DraftDecoder(DecodeRequest request, ModelSpec spec, int maxDrafts) {
+    super(request, spec, maxDrafts);
+    this.maxDrafts = maxDrafts;
+    this.plusPlus = request.config().method() == DecodeConfig.Method.FREEDAVE_PP;
+    finishIfDone();
+  }
+
+  @Override
+  List<Canvas> pending() {
+    if (done()) {
+      return List.of();
+    }
+    return current == null ? List.of(state) : toForward;
+  }
+
+  @Override
+  void onPredictions(List<Prediction> predictions) {
+    if (current == null) {
+      current = predictions.get(0);
+    } else {
+      int a = 0;
+      while (a + 1 < drafts.size() && certified(a, predictions.get(a))) {
+        a++;
+      }
+      state = drafts.get(a);
+      current = a < predictions.size() ? predictions.get(a) : null;
+      stats.round(a + 1);
+    }
+    advance();
+  }
+
+  /** Builds the next round's drafts, taking the steps that need no forward on the way. */
+  private void advance() {
+    while (!finishIfDone()) {
+      drafts = plusPlus ? thresholdDrafts() : staticDrafts();
+      Canvas last = drafts.get(drafts.size() - 1);
+      // a draft that ends the row needs no forward: nothing is decoded after it
+      int n = last.finished(spec, config.eosEarlyExit()) ? drafts.size() - 1 : drafts.size();
+      if (n > 0) {
+        toForward = drafts.subList(0, n);
+        return;
+      }
+      state = drafts.get(0);
+      current = null;
+      stats.round(1);
+    }
+  }
+
+  /** FreeDave: d[k] = s + the candidates of the next k+1 scheduled steps, all from P's canonical order. */
+  private List<Canvas> staticDrafts() {
+    int step = Selection.stepIndex(state, schedule);
+    int k = Math.min(maxDrafts, schedule.length - step);
+    int[] order = Selection.canonical(state, current, state.currentBlock());
+    List<Canvas> out = new ArrayList<>(k);
+    Canvas d = state;
+    int taken = 0;
+    for (int i = 0; i < k; i++) {
+      d = d.copy();
+      for (int j = 0; j < schedule[step + i]; j++, taken++) {
+        d.set(order[taken], current.token(order[taken]));
+      }
+      out.add(d);
+    }
+    return out;
+  }
+
+  /** FreeDave++: d[0] = one threshold step; d[k] adds k more canonical candidates of the same stale P. */
+  private List<Canvas> thresholdDrafts() {
+    int[] order = Selection.canonical(state, current, state.currentBlock());
+    Canvas d = Selection.thresholdStep(state, current, config.threshold());
+    int first = order.length - d.maskedInBlock(state.currentBlock());
+    int k = Math.min(maxDrafts, order.length - first + 1);
+    List<Canvas> out = new ArrayList<>(k);
+    out.add(d);
+    for (int i = 1; i < k; i++) {
+      d = d.copy();
+      int pos = order[first + i - 1];
+      d.set(pos, current.token(pos));
+      out.add(d);
+    }
+    return out;
+  }
+
+  /** Whether d[k+1] is what the target step from d[k] (under F[k]) produces. */
+  private boolean certified(int k, Prediction f) {
+    Canvas dk = drafts.get(k);
+    Canvas next = drafts.get(k + 1);
+    if (!plusPlus) {
+      return Selection.staticStep(dk, f, schedule[Selection.stepIndex(dk, schedule)]).sameTokens(next);
+    }
+    // FreeDave++: the token d[k+1] adds must be among the target threshold step's, with the same id
+    Canvas target = Selection.thresholdStep(dk, f, config.threshold());
+    for (int p = 0; p < dk.genLength; p++) {
+      if (dk.masked(p) && !next.masked(p)) {
+        return target.get(p) == next.get(p);
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,109 @@
+package dev.freedave.decode;
+
+import dev.freedave.model.ModelSpec;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Decodes one row as a state machine driven by the scheduler: it names the sequences it needs a
+ * forward for, and advances when their predictions arrive. This is what lets one forward carry
+ * many rows, each with its own (ragged) drafts.
+ */
+abstract class RowDecoder {
+  final DecodeRequest request;
+  final DecodeConfig config;
+  final ModelSpec spec;
+  final int[] schedule;
+  final DecodeStats.Builder stats;
+  Canvas state;
+  private DecodeResult result;
+
+  RowDecoder(DecodeRequest request, ModelSpec spec, int maxAdvance) {
+    this.request = request;
+    this.config = request.config();
+    this.spec = spec;
+    this.schedule = config.blockSchedule();
+    this.stats = new DecodeStats.Builder(maxAdvance);
+    this.state = new Canvas(request.prompt(), config, spec.maskTokenId());
+  }
+
+  /**
+   * The decoder for a request, or an error result when the row cannot be decoded (the reason names
+   * the row's problem; the caller records it and goes on).
+   */
+  static Object create(DecodeRequest r, ModelSpec spec, int maxSequencesPerForward) {
+    String problem = validate(r, spec);
+    if (problem != null) {
+      return DecodeResult.failed(r, problem);
+    }
+    DecodeConfig c = r.config();
+    return switch (c.method()) {
+      case STATIC, THRESHOLD -> new StepDecoder(r, spec);
+      case FREEDAVE, FREEDAVE_PP -> new DraftDecoder(r, spec, Math.min(c.draftSteps(), maxSequencesPerForward));
+    };
+  }
+
+  private static String validate(DecodeRequest r, ModelSpec spec) {
+    if (r.prompt() == null || r.prompt().length == 0) {
+      return "empty prompt";
+    }
+    int total = r.prompt().length + r.config().genLength();
+    if (total > spec.maxSequenceLength()) {
+      return "prompt of " + r.prompt().length + " tokens + gen_length " + r.config().genLength() + " = " + total
+          + " exceeds the model's context of " + spec.maxSequenceLength();
+    }
+    for (int t : r.prompt()) {
+      if (t < 0 || t >= spec.vocabSize()) {
+        return "prompt token id " + t + " is outside the vocabulary [0, " + spec.vocabSize() + ")";
+      }
+      if (t == spec.maskTokenId()) {
+        return "prompt contains the mask token " + t;
+      }
+    }
+    return null;
+  }
+
+  /** The states this row needs a forward on next; empty when it needs none. */
+  abstract List<Canvas> pending();
+
+  /** Predictions for {@link #pending()}, in the same order. */
+  abstract void onPredictions(List<Prediction> predictions);
+
+  final void recordForward(List<Canvas> sequences) {
+    stats.forward(sequences.size(), sequences.isEmpty() ? 0 : sequences.get(0).tokens.length);
+  }
+
+  final boolean done() {
+    return result != null;
+  }
+
+  final DecodeResult result() {
+    return result;
+  }
+
+  final Sequence sequence(Canvas c) {
+    return Sequence.of(c, request.seed(), config.temperature());
+  }
+
+  /** Checks whether {@link #state} ends the row and, if so, builds the result. */
+  final boolean finishIfDone() {
+    if (!state.finished(spec, config.eosEarlyExit())) {
+      return false;
+    }
+    int blocksDecoded = state.currentBlock();
+    int decoded = state.decodedCount();
+    if (blocksDecoded < config.numBlocks()) {
+      state.fillMasked(spec.endTokenIds().get(0));
+    }
+    int[] gen = state.generated();
+    boolean ended = Arrays.stream(gen).anyMatch(spec::isEnd);
+    result = new DecodeResult(request.id(), config, request.prompt().length, gen,
+        ended ? DecodeResult.FinishReason.EOS : DecodeResult.FinishReason.LENGTH, null,
+        stats.build(blocksDecoded * config.stepsPerBlock(), decoded));
+    return true;
+  }
+
+  final void fail(String error) {
+    result = DecodeResult.failed(request, error);
+  }
+}
