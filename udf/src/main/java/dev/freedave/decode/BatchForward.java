@@ -2,6 +2,7 @@ package dev.freedave.decode;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.freedave.model.DiffusionLM;
 import java.util.ArrayList;
@@ -48,6 +49,9 @@ final class BatchForward {
     try (NDManager m = model.newScope()) {
       NDArray logits = model.logits(m.create(ids, new Shape(n, len)),
           keep == null ? null : m.create(keep, new Shape(n, len)), null, m.create(index, new Shape(n, w)));
+      // the mask id is never a prediction: committing it would leave the position masked forever
+      int mask = model.spec().maskTokenId();
+      logits.set(new NDIndex(":, :, {}", mask), Float.NEGATIVE_INFINITY);
       NDArray max = logits.max(new int[] {-1}, true); // [N,W,1]
       int[] argmax = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.INT32, false).toIntArray();
       float[] sumExp = logits.sub(max).exp().sum(new int[] {-1}).toFloatArray();
@@ -63,7 +67,7 @@ final class BatchForward {
         if (s.temperature() > 0) {
           int vocab = (int) logits.getShape().get(2);
           float[] rows = logits.get(i).toFloatArray();
-          sample(s, rows, vocab, x0, conf);
+          sample(s, rows, vocab, x0, conf); // the mask column is -inf here too
         }
         out.add(new Prediction(s.windowStart(), x0, conf));
       }

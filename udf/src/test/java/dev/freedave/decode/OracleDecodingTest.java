@@ -132,6 +132,20 @@ class OracleDecodingTest {
     }
   }
 
+  /** A model that ranks the mask id first never stalls a row: the mask is not a prediction. */
+  @ParameterizedTest
+  @CsvSource({"static", "freedave", "threshold", "freedave++"})
+  void maskIdIsNeverPredicted(String method) {
+    int[] ans = answer(6);
+    ans[2] = OracleModel.MASK;
+    try (OracleModel m = new OracleModel(PROMPT.length, ans, 100, 0)) {
+      DecodeResult r = decode(m, DecodeConfig.of(DecodeConfig.Method.parse(method), 6, 6, 3, 0.5));
+      int[] expected = ans.clone();
+      expected[2] = 0; // the best remaining logit is a tie at 0: the first index wins
+      assertThat(r.tokens()).containsExactly(expected);
+    }
+  }
+
   @Test
   void badRowsGetErrorsAndTheOthersDecode() {
     int[] ans = answer(4);

@@ -1,0 +1,239 @@
+package dev.freedave.decode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.freedave.model.DiffusionLM;
+import dev.freedave.model.LlamaFamilyModel;
+import dev.freedave.model.ModelConfig;
+import dev.freedave.model.TinyModels;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * FreeDave is token-identical to static decoding and never needs more forwards, on random tiny
+ * models and random configurations, alone and batched; and with unbounded drafts its forward count
+ * equals an independent count of the fewest rounds, taken from the static trajectory.
+ */
+class LosslessPropertyTest {
+  @TempDir Path tmp;
+
+  private static final int SEEDS = 6;
+
+  private LlamaFamilyModel model(int seed) throws Exception {
+    ModelConfig.Family f = seed % 2 == 0 ? ModelConfig.Family.LLADA : ModelConfig.Family.QWEN2;
+    TinyModels.Spec spec = f == ModelConfig.Family.LLADA ? TinyModels.Spec.llada(seed) : TinyModels.Spec.qwen2(seed);
+    return LlamaFamilyModel.load(TinyModels.write(tmp.resolve("m" + seed), spec), DataType.FLOAT32, Device.cpu());
+  }
+
+  static int[] prompt(Random r, int len) {
+    int[] p = new int[len];
+    for (int i = 0; i < len; i++) {
+      p[i] = 4 + r.nextInt(60); // real tokens: no pad, EOS, mask or unk
+    }
+    return p;
+  }
+
+  static DecodeConfig randomConfig(Random r, DecodeConfig.Method m) {
+    int block = new int[] {2, 4, 8}[r.nextInt(3)];
+    int gen = block * (1 + r.nextInt(3));
+    int blocks = gen / block;
+    // one token per step most of the time; sometimes 2 per step (steps = gen / 2)
+    int steps = block % 2 == 0 && r.nextInt(4) == 0 ? gen / 2 : gen;
+    if (steps % blocks != 0) {
+      steps = gen;
+    }
+    return new DecodeConfig(m, gen, block, steps, 1 + r.nextInt(6), 0.5, 0, r.nextBoolean());
+  }
+
+  @Test
+  void freeDaveMatchesStaticAloneAndBatched() throws Exception {
+    int rows = 0;
+    for (int seed = 0; seed < SEEDS; seed++) {
+      try (LlamaFamilyModel model = model(seed)) {
+        Random r = new Random(100 + seed);
+        List<DecodeRequest> stat = new ArrayList<>();
+        List<DecodeRequest> fd = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+          DecodeConfig cfg = randomConfig(r, DecodeConfig.Method.STATIC);
+          int[] p = prompt(r, 1 + r.nextInt(9));
+          long rowSeed = r.nextLong();
+          stat.add(new DecodeRequest("r" + i, p, cfg, rowSeed));
+          fd.add(new DecodeRequest("r" + i, p, cfg.withMethod(DecodeConfig.Method.FREEDAVE), rowSeed));
+        }
+        List<DecodeResult> reference = new DecodeScheduler(model, 1, 64).decodeAll(stat);
+        int batch = 2 + r.nextInt(5);
+        for (List<DecodeResult> got : List.of(new DecodeScheduler(model, 1, 64).decodeAll(fd),
+            new DecodeScheduler(model, batch, 64).decodeAll(fd),
+            new DecodeScheduler(model, batch, 7).decodeAll(fd))) {
+          for (int i = 0; i < fd.size(); i++) {
+            DecodeResult s = reference.get(i);
+            DecodeResult f = got.get(i);
+            assertThat(f.error()).isNull();
+            assertThat(f.tokens()).as("seed %d row %d %s", seed, i, fd.get(i).config()).containsExactly(s.tokens());
+            assertThat(f.stats().nfe()).isLessThanOrEqualTo(s.stats().nfe());
+            assertThat(f.stats().staticSteps()).isEqualTo(s.stats().nfe());
+            rows++;
+          }
+        }
+        // static batched with other rows gives the same tokens as static alone
+        List<DecodeResult> batchedStatic = new DecodeScheduler(model, batch, 64).decodeAll(stat);
+        for (int i = 0; i < stat.size(); i++) {
+          assertThat(batchedStatic.get(i).tokens()).containsExactly(reference.get(i).tokens());
+        }
+      }
+    }
+    assertThat(rows).isEqualTo(SEEDS * 6 * 3);
+  }
+
+  @Test
+  void samplingStaysLosslessBecauseNoiseIsKeyedByState() throws Exception {
+    try (LlamaFamilyModel model = model(1)) {
+      Random r = new Random(5);
+      for (int i = 0; i < 8; i++) {
+        DecodeConfig base = randomConfig(r, DecodeConfig.Method.STATIC);
+        DecodeConfig cfg = new DecodeConfig(DecodeConfig.Method.STATIC, base.genLength(), base.blockLength(),
+            base.genLength(), 4, 0.5, 1.0, false);
+        int[] p = prompt(r, 4);
+        DecodeResult s = new DecodeScheduler(model, 1, 64).decodeAll(List.of(new DecodeRequest("a", p, cfg, i))).get(0);
+        DecodeResult f = new DecodeScheduler(model, 3, 64).decodeAll(
+            List.of(new DecodeRequest("a", p, cfg.withMethod(DecodeConfig.Method.FREEDAVE), i))).get(0);
+        DecodeResult other = new DecodeScheduler(model, 1, 64).decodeAll(
+            List.of(new DecodeRequest("a", p, cfg, i + 1000))).get(0);
+        assertThat(f.tokens()).containsExactly(s.tokens());
+        assertThat(f.stats().nfe()).isLessThanOrEqualTo(s.stats().nfe());
+        if (i == 0) {
+          DecodeResult greedy = new DecodeScheduler(model, 1, 64).decodeAll(List.of(new DecodeRequest("a", p,
+              new DecodeConfig(DecodeConfig.Method.STATIC, cfg.genLength(), cfg.blockLength(), cfg.genLength(), 1,
+                  0.5, 0, false), i))).get(0);
+          assertThat(s.tokens()).as("temperature 1 samples, it is not greedy decoding")
+              .isNotEqualTo(greedy.tokens()).isNotEqualTo(other.tokens());
+        }
+      }
+    }
+  }
+
+  /**
+   * With unbounded drafts, FreeDave's forward count equals the fewest rounds counted directly from
+   * the static trajectory: from state i, one forward certifies the longest run of static steps that
+   * commit, in order, P_i's canonical candidates with P_i's tokens.
+   */
+  @Test
+  void unboundedFreeDaveIsMinimal() throws Exception {
+    for (int seed = 0; seed < SEEDS; seed++) {
+      try (LlamaFamilyModel model = model(seed)) {
+        Random r = new Random(200 + seed);
+        for (int i = 0; i < 4; i++) {
+          int block = new int[] {4, 8}[r.nextInt(2)];
+          int gen = block * (1 + r.nextInt(2));
+          int[] p = prompt(r, 1 + r.nextInt(6));
+          DecodeConfig cfg = new DecodeConfig(DecodeConfig.Method.FREEDAVE, gen, block, gen, gen, 0.5, 0, false);
+          DecodeResult f = new DecodeScheduler(model, 1, 1000).decodeAll(List.of(new DecodeRequest("x", p, cfg, 0)))
+              .get(0);
+          Trajectory t = Trajectory.staticOf(model, p, gen, block);
+          assertThat(f.tokens()).containsExactly(t.finalTokens());
+          assertThat(f.stats().nfe()).as("seed %d case %d", seed, i).isEqualTo(t.fewestForwards());
+        }
+      }
+    }
+  }
+
+  /**
+   * An independent static decoder on full logits (its own argmax, softmax and ordering), recording
+   * each step's prediction, and the brute-force round count over it.
+   */
+  record Trajectory(int promptLength, int gen, int block, List<int[]> states, List<int[]> orders,
+      List<int[]> x0s) {
+
+    static Trajectory staticOf(DiffusionLM model, int[] prompt, int gen, int block) {
+      int mask = model.spec().maskTokenId();
+      int off = model.spec().predictionOffset();
+      int vocab = model.spec().vocabSize();
+      int[] s = new int[prompt.length + gen];
+      System.arraycopy(prompt, 0, s, 0, prompt.length);
+      java.util.Arrays.fill(s, prompt.length, s.length, mask);
+      List<int[]> states = new ArrayList<>();
+      List<int[]> orders = new ArrayList<>();
+      List<int[]> x0s = new ArrayList<>();
+      for (int step = 0; step < gen; step++) {
+        states.add(s.clone());
+        float[] logits;
+        try (NDManager m = model.newScope()) {
+          long[] ids = java.util.Arrays.stream(s).asLongStream().toArray();
+          logits = model.logits(m.create(ids, new Shape(1, s.length)), null, null).toFloatArray();
+        }
+        int b = step / block;
+        int[] x0 = new int[gen];
+        double[] conf = new double[gen];
+        List<Integer> cands = new ArrayList<>();
+        for (int j = b * block; j < (b + 1) * block; j++) {
+          if (s[prompt.length + j] != mask) {
+            continue;
+          }
+          int row = (prompt.length + j - off) * vocab;
+          int arg = mask == 0 ? 1 : 0;
+          for (int v = 0; v < vocab; v++) {
+            if (v != mask && logits[row + v] > logits[row + arg]) {
+              arg = v;
+            }
+          }
+          double sum = 0;
+          for (int v = 0; v < vocab; v++) {
+            sum += v == mask ? 0 : Math.exp((double) logits[row + v] - logits[row + arg]);
+          }
+          x0[j] = arg;
+          conf[j] = 1 / sum;
+          cands.add(j);
+        }
+        cands.sort(Comparator.<Integer>comparingDouble(j -> -conf[j]).thenComparingInt(j -> j));
+        orders.add(cands.stream().mapToInt(Integer::intValue).toArray());
+        x0s.add(x0);
+        s[prompt.length + cands.get(0)] = x0[cands.get(0)];
+      }
+      states.add(s.clone());
+      return new Trajectory(prompt.length, gen, block, states, orders, x0s);
+    }
+
+    int[] finalTokens() {
+      int[] last = states.get(states.size() - 1);
+      return java.util.Arrays.copyOfRange(last, promptLength, last.length);
+    }
+
+    /** Position committed by static step i. */
+    int committed(int i) {
+      for (int j = 0; j < gen; j++) {
+        if (states.get(i)[promptLength + j] != states.get(i + 1)[promptLength + j]) {
+          return j;
+        }
+      }
+      throw new IllegalStateException("step " + i + " committed nothing");
+    }
+
+    int fewestForwards() {
+      int forwards = 1; // predict(f(s_0))
+      int i = 0;
+      while (i < gen) {
+        int blockEnd = (i / block + 1) * block;
+        int m = 1;
+        while (i + m < blockEnd && committed(i + m) == orders.get(i)[m]
+            && states.get(i + m + 1)[promptLength + orders.get(i)[m]] == x0s.get(i)[orders.get(i)[m]]) {
+          m++;
+        }
+        // the round's forward is skipped only when its one draft is the final state
+        if (!(blockEnd - i == 1 && i + 1 == gen)) {
+          forwards++;
+        }
+        i += m;
+      }
+      return forwards;
+    }
+  }
+}
