@@ -23,8 +23,8 @@ public final class DecodeScheduler {
   private final int maxSequencesPerForward;
   private Consumer<ForwardEvent> listener = e -> {};
 
-  /** What one batched forward did, for progress counters. */
-  public record ForwardEvent(int rows, int sequences, int length) {}
+  /** What one batched forward did (nanos: the forward and predict() reduction), for progress counters. */
+  public record ForwardEvent(int rows, int sequences, int length, long nanos) {}
 
   public DecodeScheduler(DiffusionLM model, int maxRowsInFlight, int maxSequencesPerForward) {
     if (maxRowsInFlight < 1 || maxSequencesPerForward < 1) {
@@ -142,6 +142,7 @@ public final class DecodeScheduler {
         }
       }
       List<Prediction> predictions;
+      long t0 = System.nanoTime();
       try {
         predictions = BatchForward.run(model, batch);
       } catch (RuntimeException e) {
@@ -152,7 +153,7 @@ public final class DecodeScheduler {
         return;
       }
       int maxLen = batch.stream().mapToInt(s -> s.tokens().length).max().orElse(0);
-      listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen));
+      listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen, System.nanoTime() - t0));
       int at = 0;
       for (int i = 0; i < rows.size(); i++) {
         RowDecoder d = rows.get(i);

@@ -1,0 +1,217 @@
+package dev.freedave.job;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import dev.freedave.decode.DecodeConfig;
+import dev.freedave.decode.DecodeRequest;
+import dev.freedave.decode.DecodeResult;
+import dev.freedave.decode.DecodeScheduler;
+import dev.freedave.model.DefaultModel;
+import dev.freedave.model.LlamaFamilyModel;
+import dev.freedave.text.PromptFile;
+import dev.freedave.text.TextCodec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Static, threshold, FreeDave (several K) and FreeDave++ on the same prompts in one process, one
+ * row at a time and batched. Prints a table and a final one-line JSON summary.
+ */
+@Command(name = "bench", description = "Compare the decoders on the same prompts in one process")
+final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--model", description = "model folder (default: the project's default model)") Path model;
+
+  @Option(names = "--prompts", description = "JSONL (id, prompt) or text lines (default: bundled samples)")
+  Path prompts;
+
+  @Option(names = "--dtype", defaultValue = "float32") String dtype;
+
+  @Option(names = "--device", defaultValue = "cpu") String device;
+
+  @Option(names = "--gen-length", defaultValue = "32") int genLength;
+
+  @Option(names = "--block-length", defaultValue = "8") int blockLength;
+
+  @Option(names = "--k", split = ",", defaultValue = "2,4,8", description = "FreeDave draft steps to run")
+  List<Integer> ks;
+
+  @Option(names = "--k-report", defaultValue = "8", description = "the K summarised in the JSON's top-level keys")
+  int kReport;
+
+  @Option(names = "--threshold", defaultValue = "0.9") double threshold;
+
+  @Option(names = "--batch", defaultValue = "8", description = "rows in flight in batched mode") int batch;
+
+  @Option(names = "--max-seqs", defaultValue = "64", description = "max sequences per forward") int maxSeqs;
+
+  @Option(names = "--repeat", defaultValue = "1", description = "repeat the prompt list to lengthen the run")
+  int repeat;
+
+  /** One decoder run's measurements. */
+  record Run(String mode, String decoder, int k, int rows, double exactMatch, long nfe, long staticSteps,
+      long tokens, long positions, double wallS, double forwardS, long forwards) {
+    double tokensPerS() {
+      return tokens / wallS;
+    }
+
+    double tpf() {
+      return nfe == 0 ? 0 : (double) tokens / nfe;
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Path dir = model != null ? model : DefaultModel.resolve();
+    List<PromptFile.Prompt> list = prompts != null ? PromptFile.read(prompts) : PromptFile.samples();
+    if (!ks.contains(kReport)) {
+      ks = new ArrayList<>(ks);
+      ks.add(kReport);
+    }
+    DataType type = dtype.startsWith("float16") || dtype.equals("fp16") ? DataType.FLOAT16 : DataType.FLOAT32;
+    try (LlamaFamilyModel lm = LlamaFamilyModel.load(dir, type, Device.fromName(device));
+        TextCodec codec = TextCodec.load(dir)) {
+      List<int[]> ids = new ArrayList<>();
+      for (int r = 0; r < repeat; r++) {
+        for (PromptFile.Prompt p : list) {
+          ids.add(codec.encode(p.text()));
+        }
+      }
+      System.out.printf("bench: model=%s rows=%d gen_length=%d block_length=%d threshold=%s batch=%d%n", dir,
+          ids.size(), genLength, blockLength, threshold, batch);
+      List<DecodeConfig> configs = new ArrayList<>();
+      configs.add(DecodeConfig.of(DecodeConfig.Method.STATIC, genLength, blockLength, 1, threshold));
+      configs.add(DecodeConfig.of(DecodeConfig.Method.THRESHOLD, genLength, blockLength, 1, threshold));
+      for (int k : ks) {
+        configs.add(DecodeConfig.of(DecodeConfig.Method.FREEDAVE, genLength, blockLength, k, threshold));
+      }
+      configs.add(DecodeConfig.of(DecodeConfig.Method.FREEDAVE_PP, genLength, blockLength, kReport, threshold));
+
+      // warm-up: JIT and libtorch's first-call costs stay out of the timings
+      decode(lm, ids.subList(0, 1), configs.get(0), 1, new AtomicLong(), new AtomicLong());
+
+      Map<String, List<Run>> modes = new LinkedHashMap<>();
+      modes.put("batch1", measure(lm, ids, configs, 1, "batch1"));
+      modes.put("batched", measure(lm, ids, configs, batch, "batched"));
+      printTable(modes);
+
+      Map<String, Object> json = summary(modes.get("batch1"));
+      Map<String, Object> batched = summary(modes.get("batched"));
+      batched.put("batch_size", batch);
+      json.put("batched", batched);
+      json.put("rows", ids.size());
+      json.put("k", kReport);
+      json.put("gen_length", genLength);
+      json.put("block_length", blockLength);
+      json.put("model", dir.toString());
+      Gson gson = new GsonBuilder().serializeSpecialFloatingPointValues().create();
+      System.out.println(gson.toJson(json));
+    }
+    return 0;
+  }
+
+  private List<Run> measure(LlamaFamilyModel lm, List<int[]> ids, List<DecodeConfig> configs, int rowsInFlight,
+      String mode) {
+    List<Run> runs = new ArrayList<>();
+    List<DecodeResult> staticOut = null;
+    List<DecodeResult> thresholdOut = null;
+    for (DecodeConfig cfg : configs) {
+      AtomicLong forwardNanos = new AtomicLong();
+      AtomicLong forwards = new AtomicLong();
+      long t0 = System.nanoTime();
+      List<DecodeResult> out = decode(lm, ids, cfg, rowsInFlight, forwardNanos, forwards);
+      double wall = (System.nanoTime() - t0) / 1e9;
+      if (cfg.method() == DecodeConfig.Method.STATIC) {
+        staticOut = out;
+      } else if (cfg.method() == DecodeConfig.Method.THRESHOLD) {
+        thresholdOut = out;
+      }
+      // FreeDave is judged against static, FreeDave++ against threshold decoding
+      List<DecodeResult> ref = cfg.method() == DecodeConfig.Method.FREEDAVE_PP ? thresholdOut : staticOut;
+      int same = 0;
+      long nfe = 0;
+      long steps = 0;
+      long tokens = 0;
+      long positions = 0;
+      for (int i = 0; i < out.size(); i++) {
+        DecodeResult r = out.get(i);
+        if (r.error() != null) {
+          throw new IllegalStateException("row " + i + " failed: " + r.error());
+        }
+        same += Arrays.equals(r.tokens(), ref.get(i).tokens()) ? 1 : 0;
+        nfe += r.stats().nfe();
+        steps += r.stats().staticSteps();
+        tokens += r.stats().tokensDecoded();
+        positions += r.stats().positionsComputed();
+      }
+      runs.add(new Run(mode, cfg.method().label, cfg.method().drafts() ? cfg.draftSteps() : 0, out.size(),
+          (double) same / out.size(), nfe, steps, tokens, positions, wall, forwardNanos.get() / 1e9, forwards.get()));
+    }
+    return runs;
+  }
+
+  private List<DecodeResult> decode(LlamaFamilyModel lm, List<int[]> ids, DecodeConfig cfg, int rowsInFlight,
+      AtomicLong forwardNanos, AtomicLong forwards) {
+    List<DecodeRequest> reqs = new ArrayList<>();
+    for (int i = 0; i < ids.size(); i++) {
+      reqs.add(new DecodeRequest("row-" + i, ids.get(i), cfg, i));
+    }
+    return new DecodeScheduler(lm, rowsInFlight, maxSeqs).onForward(e -> {
+      forwardNanos.addAndGet(e.nanos());
+      forwards.incrementAndGet();
+    }).decodeAll(reqs);
+  }
+
+  private static void printTable(Map<String, List<Run>> modes) {
+    System.out.printf("%-8s %-11s %3s %6s %9s %9s %6s %10s %8s %9s %10s %9s%n", "mode", "decoder", "K", "exact",
+        "mean_nfe", "nfe_ratio", "tpf", "pos/token", "wall_s", "tokens/s", "wall_ratio", "fwd_share");
+    for (List<Run> runs : modes.values()) {
+      Run base = runs.get(0);
+      for (Run r : runs) {
+        System.out.printf("%-8s %-11s %3s %6.3f %9.2f %9.2f %6.2f %10.1f %8.3f %9.1f %10.2f %9.2f%n", r.mode(),
+            r.decoder(), r.k() == 0 ? "-" : Integer.toString(r.k()), r.exactMatch(), (double) r.nfe() / r.rows(),
+            (double) base.nfe() / r.nfe(), r.tpf(), (double) r.positions() / r.tokens(), r.wallS(), r.tokensPerS(),
+            base.wallS() / r.wallS(), r.forwardS() / r.wallS());
+      }
+    }
+  }
+
+  private Map<String, Object> summary(List<Run> runs) {
+    Run st = runs.get(0);
+    Run fd = runs.stream().filter(r -> r.decoder().equals("freedave") && r.k() == kReport).findFirst().orElseThrow();
+    Run th = runs.get(1);
+    Run pp = runs.stream().filter(r -> r.decoder().equals("freedave++")).findFirst().orElseThrow();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("exact_match", fd.exactMatch());
+    m.put("nfe_static", st.nfe());
+    m.put("nfe_freedave", fd.nfe());
+    m.put("nfe_ratio", (double) st.nfe() / fd.nfe());
+    m.put("wall_static_s", st.wallS());
+    m.put("wall_freedave_s", fd.wallS());
+    m.put("wall_ratio", st.wallS() / fd.wallS());
+    m.put("tokens_per_s_static", st.tokensPerS());
+    m.put("tokens_per_s_freedave", fd.tokensPerS());
+    m.put("positions_per_token_static", (double) st.positions() / st.tokens());
+    m.put("positions_per_token_freedave", (double) fd.positions() / fd.tokens());
+    m.put("nfe_threshold", th.nfe());
+    m.put("nfe_freedave_pp", pp.nfe());
+    m.put("exact_match_freedave_pp_vs_threshold", pp.exactMatch());
+    List<Map<String, Object>> perK = new ArrayList<>();
+    for (Run r : runs) {
+      if (r.decoder().equals("freedave")) {
+        perK.add(Map.of("k", r.k(), "nfe", r.nfe(), "wall_s", r.wallS(), "exact_match", r.exactMatch()));
+      }
+    }
+    m.put("freedave_by_k", perK);
+    return m;
+  }
+}
