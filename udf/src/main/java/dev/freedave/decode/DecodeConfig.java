@@ -16,7 +16,7 @@ import java.util.Locale;
  * @param eosEarlyExit stop a row once a completed block is all end tokens, filling the rest with EOS
  */
 public record DecodeConfig(Method method, int genLength, int blockLength, int steps, int draftSteps,
-    double threshold, double temperature, boolean eosEarlyExit) {
+    double threshold, double temperature, boolean eosEarlyExit) implements java.io.Serializable {
 
   /** The decoders. */
   public enum Method {

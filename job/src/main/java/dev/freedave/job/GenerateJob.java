@@ -1,0 +1,219 @@
+package dev.freedave.job;
+
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sha2;
+
+import dev.freedave.batch.ExecutorModels;
+import dev.freedave.batch.GenerateSettings;
+import dev.freedave.decode.DecodeConfig;
+import dev.freedave.model.Checkpoint;
+import dev.freedave.model.ModelConfig;
+import dev.freedave.model.ModelLoadException;
+import dev.freedave.model.WeightNames;
+import dev.freedave.spark.DecodePartitions;
+import dev.freedave.text.PromptFile;
+import dev.freedave.text.TextCodec;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+
+/**
+ * read → validate → repartition → decode per config → append Parquet partitioned by config_hash →
+ * summary. Each config is its own Spark job that commits on success, so a rerun into the same
+ * output skips the (id, config_hash) pairs already there and writes only the rest.
+ */
+final class GenerateJob {
+  private GenerateJob() {}
+
+  /** Test hook: throw after this many configs were written, as a crash between commits would. */
+  static volatile int failAfterConfigs = -1;
+
+  static RunSummary run(SparkSession spark, JobConfig cfg) throws IOException {
+    if (cfg.outputPath().isBlank()) {
+      throw new IllegalArgumentException("output.path (--output) is required");
+    }
+    String modelDir = cfg.modelDir().isBlank() ? ExecutorModels.DEFAULT : cfg.modelDir();
+    String modelId = validateModel(modelDir, cfg);
+    GenerateSettings settings = new GenerateSettings(modelDir, cfg.dtype(), modelId, cfg.template(),
+        cfg.auditStatic(), cfg.maxRowsInFlight(), cfg.maxSequencesPerForward());
+    // config hashes like "cfg-1a2b" must stay strings when Spark reads the output back
+    spark.conf().set("spark.sql.sources.partitionColumnTypeInference.enabled", "false");
+
+    Input input = readInput(spark, cfg);
+    Dataset<Row> rows = input.rows().cache();
+    long total = rows.count();
+    int partitions = cfg.partitions() > 0 ? cfg.partitions() : defaultPartitions(spark);
+    String out = cfg.outputPath();
+    dropUncommitted(spark, out);
+
+    DecodePartitions.Counters counters = new DecodePartitions.Counters(
+        spark.sparkContext().longAccumulator("freedave.rows"), spark.sparkContext().longAccumulator("freedave.tokens"),
+        spark.sparkContext().longAccumulator("freedave.forwards"),
+        spark.sparkContext().collectionAccumulator("freedave.model_loads"));
+    Progress progress = new Progress(counters, total * cfg.decoders().size(), cfg.progressIntervalS());
+    int written = 0;
+    try {
+      for (DecodeConfig d : cfg.decoders()) {
+        String hash = settings.configHash(d);
+        Dataset<Row> todo = rows;
+        if (hasOutput(spark, out)) {
+          Dataset<Row> done = spark.read().parquet(out).where(col("config_hash").equalTo(hash)).select("id").distinct();
+          todo = rows.join(done, rows.col("id").equalTo(done.col("id")), "left_anti");
+        }
+        long pending = todo.count();
+        progress.skip(total - pending);
+        System.out.printf(Locale.ROOT, "freedave: %s [%s] %d of %d rows to decode%n", d.label(), hash, pending, total);
+        if (pending > 0) {
+          todo.repartition(partitions, col("id"))
+              .mapPartitions(new DecodePartitions(settings, d, counters), Encoders.row(DecodePartitions.OUTPUT_SCHEMA))
+              .write().mode(SaveMode.Append).partitionBy("config_hash").parquet(out);
+        }
+        if (++written == failAfterConfigs) {
+          throw new IllegalStateException("injected failure after " + written + " configs");
+        }
+      }
+    } finally {
+      progress.stop();
+      rows.unpersist();
+    }
+    RunSummary summary = RunSummary.compute(spark, out, settings, cfg.decoders(), total, input.malformed(),
+        counters.modelLoads().value());
+    summary.write(Path.of(out));
+    return summary;
+  }
+
+  /** Fails on the driver, before any task, when the model folder or its tokenizer is unusable. */
+  private static String validateModel(String modelDir, JobConfig cfg) throws IOException {
+    Path dir = ExecutorModels.resolve(modelDir);
+    try {
+      ModelConfig mc = ModelConfig.read(dir);
+      try (Checkpoint ckpt = Checkpoint.open(dir)) {
+        ckpt.validate(new WeightNames(mc).expected());
+      }
+      if (mc.maskTokenId() < 0) {
+        throw new ModelLoadException("config.json of " + dir + " names no mask_token_id");
+      }
+      try (TextCodec codec = TextCodec.load(dir)) {
+        codec.encode("probe");
+      }
+      if (!List.of("float32", "fp32", "float16", "fp16").contains(cfg.dtype().toLowerCase(Locale.ROOT))) {
+        throw new IllegalArgumentException("model.dtype must be float32 or float16, got " + cfg.dtype());
+      }
+    } catch (ModelLoadException e) {
+      throw new ModelLoadException("model folder " + dir + " is not usable: " + e.getMessage(), e);
+    }
+    return !cfg.modelId().isBlank() ? cfg.modelId()
+        : ExecutorModels.DEFAULT.equals(modelDir) ? "default" : dir.getFileName().toString();
+  }
+
+  record Input(Dataset<Row> rows, long malformed) {}
+
+  /** Reads any supported dataset into (id, prompt, answer, seed), counting lines it cannot parse. */
+  static Input readInput(SparkSession spark, JobConfig cfg) throws IOException {
+    String path = cfg.inputPath();
+    if (path.isBlank()) {
+      Path tmp = Files.createTempFile("freedave-samples", ".jsonl");
+      try (InputStream in = PromptFile.class.getResourceAsStream("/freedave/sample-prompts.jsonl")) {
+        Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+      }
+      tmp.toFile().deleteOnExit();
+      path = tmp.toString();
+    }
+    String format = cfg.inputFormat().equals("auto") ? formatOf(path) : cfg.inputFormat();
+    Dataset<Row> raw;
+    long malformed = 0;
+    switch (format) {
+      case "json" -> {
+        raw = spark.read().option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", "_corrupt_record")
+            .json(path).cache();
+        if (Arrays.asList(raw.columns()).contains("_corrupt_record")) {
+          malformed = raw.where(col("_corrupt_record").isNotNull()).count();
+          raw = raw.where(col("_corrupt_record").isNull());
+        }
+      }
+      case "parquet" -> raw = spark.read().parquet(path);
+      case "csv" -> {
+        raw = spark.read().option("header", "true").option("mode", "PERMISSIVE").option("multiLine", "true")
+            .option("escape", "\"").csv(path);
+      }
+      default -> throw new IllegalArgumentException("input.format must be auto, json, parquet or csv, got " + format);
+    }
+    List<String> cols = Arrays.asList(raw.columns());
+    for (String need : List.of(cfg.idColumn(), cfg.promptColumn())) {
+      if (!cols.contains(need)) {
+        throw new IllegalArgumentException("input " + path + " has no column '" + need + "' (columns: " + cols + ")");
+      }
+    }
+    // a missing id becomes a stable one derived from the prompt, so resume can still key on it
+    Dataset<Row> rows = raw.select(
+        coalesce(col(cfg.idColumn()).cast(DataTypes.StringType),
+            concat(lit("anon-"), sha2(coalesce(col(cfg.promptColumn()).cast(DataTypes.StringType), lit("")), 256)))
+            .as("id"),
+        col(cfg.promptColumn()).cast(DataTypes.StringType).as("prompt"),
+        (cols.contains(cfg.answerColumn()) ? col(cfg.answerColumn()).cast(DataTypes.StringType)
+            : lit(null).cast(DataTypes.StringType)).as("answer"),
+        (!cfg.seedColumn().isBlank() && cols.contains(cfg.seedColumn()) ? col(cfg.seedColumn()).cast(DataTypes.LongType)
+            : lit(null).cast(DataTypes.LongType)).as("seed"));
+    long dups = rows.groupBy("id").count().where(col("count").gt(1)).count();
+    if (dups > 0) {
+      throw new IllegalArgumentException("input " + path + " has " + dups + " ids that occur more than once; ids must be"
+          + " unique so that every row is written exactly once per config");
+    }
+    return new Input(rows, malformed);
+  }
+
+  private static String formatOf(String path) {
+    String p = path.toLowerCase(Locale.ROOT);
+    if (p.endsWith(".parquet") || p.endsWith(".pq")) {
+      return "parquet";
+    }
+    if (p.endsWith(".csv")) {
+      return "csv";
+    }
+    if (p.endsWith(".jsonl") || p.endsWith(".json") || p.endsWith(".ndjson")) {
+      return "json";
+    }
+    throw new IllegalArgumentException("cannot tell the format of " + path + "; set input.format");
+  }
+
+  private static int defaultPartitions(SparkSession spark) {
+    var conf = spark.sparkContext().getConf();
+    int executors = conf.getInt("spark.executor.instances", 0);
+    int gpus = (int) conf.getDouble("spark.executor.resource.gpu.amount", 0);
+    return executors > 0 && gpus > 0 ? executors * gpus : spark.sparkContext().defaultParallelism();
+  }
+
+  private static boolean hasOutput(SparkSession spark, String out) throws IOException {
+    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(out);
+    FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+    return fs.exists(p) && fs.listStatus(p, f -> f.getName().startsWith("config_hash=")).length > 0;
+  }
+
+  /**
+   * A run killed between a task's commit and its job's commit leaves files under _temporary; the
+   * next job's commit would promote them. Nothing there was ever committed, so drop it.
+   */
+  private static void dropUncommitted(SparkSession spark, String out) throws IOException {
+    org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(out, "_temporary");
+    FileSystem fs = tmp.getFileSystem(spark.sparkContext().hadoopConfiguration());
+    if (fs.exists(tmp)) {
+      System.out.println("freedave: removing uncommitted files of an interrupted run: " + tmp);
+      fs.delete(tmp, true);
+    }
+  }
+}

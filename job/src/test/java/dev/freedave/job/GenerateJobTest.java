@@ -1,0 +1,192 @@
+package dev.freedave.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.freedave.model.TinyModels;
+import dev.freedave.spark.DecodePartitions;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The generate job end to end on local[2] with a tiny model. */
+class GenerateJobTest {
+  static SparkSession spark;
+  @TempDir static Path tmp;
+  static Path model;
+  static Path input;
+  static final int GOOD = 10;
+
+  static final String SWEEP = "[{decoder = freedave, draft-steps = 4, block-length = 4, gen-length = 8},"
+      + " {decoder = static, block-length = 8, gen-length = 8}]";
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    spark = SparkSession.builder().master("local[2]").appName("test").config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    model = TinyModels.write(tmp.resolve("model"), TinyModels.Spec.llada(9));
+    input = tmp.resolve("prompts.jsonl");
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < GOOD; i++) {
+      lines.add("{\"id\": \"q" + i + "\", \"prompt\": \"what is " + i + " + " + (i % 3) + " ?\", \"answer\": \""
+          + (i + i % 3) + "\"}");
+    }
+    lines.add("{\"id\": \"empty\", \"prompt\": \"\"}");
+    lines.add("{\"id\": \"null\", \"prompt\": null}");
+    lines.add("{\"id\": \"too-long\", \"prompt\": \"" + "the ".repeat(600) + "\"}");
+    lines.add("{\"id\": \"broken\", \"prompt\": \"unterminated");
+    Files.write(input, lines, StandardCharsets.UTF_8);
+  }
+
+  @AfterAll
+  static void tearDown() {
+    spark.stop();
+  }
+
+  static JobConfig config(Path out, String extra) {
+    Map<String, String> o = new LinkedHashMap<>();
+    o.put("model.dir", model.toString());
+    o.put("input.path", input.toString());
+    o.put("output.path", out.toString());
+    o.put("partitions", "3");
+    o.put("audit-static", "true");
+    o.put("progress-interval-s", "0");
+    o.put("decoders", SWEEP);
+    if (extra != null) {
+      o.put("batching.max-rows-in-flight", extra);
+    }
+    return JobConfig.load(null, o);
+  }
+
+  /** Output rows without the timing column, sorted, as comparable strings. */
+  static List<String> content(Path out) {
+    Dataset<Row> d = spark.read().parquet(out.toString()).drop("decode_ms").orderBy("config_hash", "id");
+    List<String> rows = new ArrayList<>();
+    for (Row r : d.collectAsList()) {
+      rows.add(r.toString());
+    }
+    return rows;
+  }
+
+  @Test
+  void sweepWritesEveryRowOncePerConfigWithConsistentStats() throws Exception {
+    Path out = tmp.resolve("out");
+    RunSummary s = GenerateJob.run(spark, config(out, null));
+    assertThat(s.rows()).isEqualTo(GOOD + 3);
+    assertThat(s.malformedLines()).isEqualTo(1);
+    assertThat(s.errors()).isEqualTo(2 * 3);
+    assertThat(s.modelLoadsByJvm().values()).containsOnly(1);
+    assertThat(out.resolve("summary.json")).exists();
+    assertThat(out.resolve("summary.md")).exists();
+
+    Dataset<Row> d = spark.read().parquet(out.toString());
+    assertThat(d.count()).isEqualTo(2L * (GOOD + 3));
+    assertThat(d.groupBy("id", "config_hash").count().where("count > 1").count()).isZero();
+    // the schema, column for column (config_hash comes back as the partition column, last)
+    assertThat(d.schema().fieldNames()).containsExactly(DecodePartitions.OUTPUT_SCHEMA.fieldNames());
+    assertThat(d.schema().apply("config_hash").dataType()).isEqualTo(org.apache.spark.sql.types.DataTypes.StringType);
+
+    Dataset<Row> ok = d.where("error is null");
+    assertThat(ok.count()).isEqualTo(2L * GOOD);
+    assertThat(ok.where("static_steps < nfe or tpf <= 0 or nfe <= 0").count()).isZero();
+    assertThat(ok.where("match_static = false").count()).isZero();
+    assertThat(ok.where("decoder = 'static' and nfe != static_steps").count()).isZero();
+    assertThat(ok.where("size(completion_token_ids) != gen_length").count()).isZero();
+    assertThat(ok.where("correct is null").count()).isZero();
+
+    Dataset<Row> bad = d.where("error is not null");
+    assertThat(bad.select("id").distinct().collectAsList()).extracting(r -> r.getString(0))
+        .containsExactlyInAnyOrder("empty", "null", "too-long");
+    assertThat(bad.where("finish_reason != 'error' or match_static is not null").count()).isZero();
+    assertThat(bad.where("id = 'too-long'").first().<String>getAs("error")).contains("exceeds the model's context");
+  }
+
+  @Test
+  void resumeAfterACrashGivesTheCleanRunsOutput() throws Exception {
+    Path clean = tmp.resolve("clean");
+    GenerateJob.run(spark, config(clean, "3"));
+
+    Path resumed = tmp.resolve("resumed");
+    GenerateJob.failAfterConfigs = 1;
+    try {
+      assertThatThrownBy(() -> GenerateJob.run(spark, config(resumed, "3"))).hasMessageContaining("injected failure");
+    } finally {
+      GenerateJob.failAfterConfigs = -1;
+    }
+    long afterCrash = spark.read().parquet(resumed.toString()).count();
+    assertThat(afterCrash).isEqualTo(GOOD + 3);
+    // a task that committed into _temporary before the crash must not be promoted later
+    Path stale = resumed.resolve("_temporary/0/task_0/config_hash=cfg-stale");
+    Files.createDirectories(stale);
+    Files.copy(Files.list(clean).filter(p -> p.getFileName().toString().startsWith("config_hash=")).findFirst()
+        .orElseThrow().toFile().listFiles((dir, n) -> n.endsWith(".parquet"))[0].toPath(), stale.resolve("x.parquet"));
+
+    RunSummary s = GenerateJob.run(spark, config(resumed, "3"));
+    assertThat(s.rows()).isEqualTo(GOOD + 3);
+    assertThat(content(resumed)).isEqualTo(content(clean));
+
+    // a third run finds everything written and adds nothing
+    GenerateJob.run(spark, config(resumed, "3"));
+    assertThat(content(resumed)).isEqualTo(content(clean));
+  }
+
+  @Test
+  void duckDbReadsTheParquet() throws Exception {
+    Path out = tmp.resolve("duck");
+    GenerateJob.run(spark, config(out, null));
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement st = c.createStatement()) {
+      String glob = out.resolve("*/*.parquet").toString();
+      ResultSet rs = st.executeQuery("SELECT count(*), count(DISTINCT config_hash), sum(CASE WHEN error IS NULL"
+          + " THEN 0 ELSE 1 END), min(len(completion_token_ids)) FILTER (WHERE error IS NULL),"
+          + " bool_and(static_steps >= nfe) FROM read_parquet('" + glob + "', hive_partitioning = true)");
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getLong(1)).isEqualTo(2L * (GOOD + 3));
+      assertThat(rs.getLong(2)).isEqualTo(2);
+      assertThat(rs.getLong(3)).isEqualTo(6);
+      assertThat(rs.getInt(4)).isEqualTo(8);
+      assertThat(rs.getBoolean(5)).isTrue();
+      ResultSet hist = st.executeQuery("SELECT accepted_hist, tpf, match_static FROM read_parquet('" + glob
+          + "', hive_partitioning = true) WHERE decoder = 'freedave' AND error IS NULL LIMIT 1");
+      assertThat(hist.next()).isTrue();
+      Object[] h = (Object[]) hist.getArray(1).getArray();
+      assertThat(h.length).isEqualTo(5); // index 0 unused, then 1..K=4
+      assertThat(hist.getDouble(2)).isGreaterThan(0);
+      assertThat(hist.getBoolean(3)).isTrue();
+    }
+  }
+
+  @Test
+  void badModelFolderFailsOnTheDriverBeforeAnyTask() throws Exception {
+    Path broken = tmp.resolve("broken");
+    TinyModels.write(broken, TinyModels.Spec.llada(1));
+    Files.delete(broken.resolve("model.safetensors"));
+    Map<String, String> o = new LinkedHashMap<>();
+    o.put("model.dir", broken.toString());
+    o.put("input.path", input.toString());
+    o.put("output.path", tmp.resolve("never").toString());
+    long jobsBefore = spark.sparkContext().statusTracker().getJobIdsForGroup(null).length;
+    assertThatThrownBy(() -> GenerateJob.run(spark, JobConfig.load(null, o)))
+        .hasMessageContaining("is not usable").hasMessageContaining("no model.safetensors");
+    assertThat(spark.sparkContext().statusTracker().getJobIdsForGroup(null).length).isEqualTo(jobsBefore);
+    assertThat(tmp.resolve("never")).doesNotExist();
+    o.put("model.dir", model.toString());
+    o.put("decoders", "[{decoder = freedave, block-length = 3, gen-length = 8}]");
+    assertThatThrownBy(() -> JobConfig.load(null, o)).hasMessageContaining("multiple of block_length 3");
+  }
+}

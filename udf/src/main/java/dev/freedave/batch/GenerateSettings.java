@@ -1,0 +1,39 @@
+package dev.freedave.batch;
+
+import dev.freedave.decode.DecodeConfig;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * Everything an executor needs to decode a partition; shipped inside the task closure, so it is
+ * small and serializable (the model itself never is: see {@link ExecutorModels}).
+ *
+ * @param modelDir model folder, readable at this path on every executor
+ * @param dtype float32 or float16
+ * @param modelId recorded in every output row and part of the config hash
+ * @param auditStatic also decode statically and fill {@code match_static}
+ * @param maxRowsInFlight rows decoded at once per task
+ * @param maxSequencesPerForward sequences (rows × drafts) per forward
+ */
+public record GenerateSettings(String modelDir, String dtype, String modelId, ChatTemplate template,
+    boolean auditStatic, int maxRowsInFlight, int maxSequencesPerForward) implements Serializable {
+
+  /**
+   * A stable id of everything that decides a row's output for a decoder config: resume skips
+   * (id, hash) pairs already written, so a change of model, template or decoder never counts as done.
+   */
+  public String configHash(DecodeConfig c) {
+    String key = String.join("|", modelId, template.name(), c.method().label, Integer.toString(c.draftSteps()),
+        Integer.toString(c.blockLength()), Integer.toString(c.genLength()), Integer.toString(c.steps()),
+        Double.toString(c.threshold()), Double.toString(c.temperature()), Boolean.toString(c.eosEarlyExit()));
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+      return "cfg-" + HexFormat.of().formatHex(d, 0, 6); // never all digits: partition discovery keeps it a string
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
