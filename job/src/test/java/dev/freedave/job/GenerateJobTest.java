@@ -29,29 +29,14 @@ import org.junit.jupiter.api.io.TempDir;
 class GenerateJobTest {
   static SparkSession spark;
   @TempDir static Path tmp;
-  static Path model;
-  static Path input;
-  static final int GOOD = 10;
-
-  static final String SWEEP = "[{decoder = freedave, draft-steps = 4, block-length = 4, gen-length = 8},"
-      + " {decoder = static, block-length = 8, gen-length = 8}]";
+  static JobFixtures fx;
+  static final int GOOD = JobFixtures.GOOD;
 
   @BeforeAll
   static void setUp() throws Exception {
     spark = SparkSession.builder().master("local[2]").appName("test").config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2").getOrCreate();
-    model = TinyModels.write(tmp.resolve("model"), TinyModels.Spec.llada(9));
-    input = tmp.resolve("prompts.jsonl");
-    List<String> lines = new ArrayList<>();
-    for (int i = 0; i < GOOD; i++) {
-      lines.add("{\"id\": \"q" + i + "\", \"prompt\": \"what is " + i + " + " + (i % 3) + " ?\", \"answer\": \""
-          + (i + i % 3) + "\"}");
-    }
-    lines.add("{\"id\": \"empty\", \"prompt\": \"\"}");
-    lines.add("{\"id\": \"null\", \"prompt\": null}");
-    lines.add("{\"id\": \"too-long\", \"prompt\": \"" + "the ".repeat(600) + "\"}");
-    lines.add("{\"id\": \"broken\", \"prompt\": \"unterminated");
-    Files.write(input, lines, StandardCharsets.UTF_8);
+    fx = new JobFixtures(tmp);
   }
 
   @AfterAll
@@ -59,29 +44,12 @@ class GenerateJobTest {
     spark.stop();
   }
 
-  static JobConfig config(Path out, String extra) {
-    Map<String, String> o = new LinkedHashMap<>();
-    o.put("model.dir", model.toString());
-    o.put("input.path", input.toString());
-    o.put("output.path", out.toString());
-    o.put("partitions", "3");
-    o.put("audit-static", "true");
-    o.put("progress-interval-s", "0");
-    o.put("decoders", SWEEP);
-    if (extra != null) {
-      o.put("batching.max-rows-in-flight", extra);
-    }
-    return JobConfig.load(null, o);
+  static JobConfig config(Path out, String rowsInFlight) {
+    return fx.config(out, rowsInFlight == null ? Map.of() : Map.of("batching.max-rows-in-flight", rowsInFlight));
   }
 
-  /** Output rows without the timing column, sorted, as comparable strings. */
   static List<String> content(Path out) {
-    Dataset<Row> d = spark.read().parquet(out.toString()).drop("decode_ms").orderBy("config_hash", "id");
-    List<String> rows = new ArrayList<>();
-    for (Row r : d.collectAsList()) {
-      rows.add(r.toString());
-    }
-    return rows;
+    return JobFixtures.content(spark, out);
   }
 
   @Test
@@ -178,14 +146,14 @@ class GenerateJobTest {
     Files.delete(broken.resolve("model.safetensors"));
     Map<String, String> o = new LinkedHashMap<>();
     o.put("model.dir", broken.toString());
-    o.put("input.path", input.toString());
+    o.put("input.path", fx.input.toString());
     o.put("output.path", tmp.resolve("never").toString());
     long jobsBefore = spark.sparkContext().statusTracker().getJobIdsForGroup(null).length;
     assertThatThrownBy(() -> GenerateJob.run(spark, JobConfig.load(null, o)))
         .hasMessageContaining("is not usable").hasMessageContaining("no model.safetensors");
     assertThat(spark.sparkContext().statusTracker().getJobIdsForGroup(null).length).isEqualTo(jobsBefore);
     assertThat(tmp.resolve("never")).doesNotExist();
-    o.put("model.dir", model.toString());
+    o.put("model.dir", fx.model.toString());
     o.put("decoders", "[{decoder = freedave, block-length = 3, gen-length = 8}]");
     assertThatThrownBy(() -> JobConfig.load(null, o)).hasMessageContaining("multiple of block_length 3");
   }
