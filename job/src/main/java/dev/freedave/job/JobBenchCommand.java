@@ -1,0 +1,114 @@
+package dev.freedave.job;
+
+import ai.djl.Device;
+import dev.freedave.batch.ChatTemplate;
+import dev.freedave.batch.ExecutorModels;
+import dev.freedave.batch.GenerateSettings;
+import dev.freedave.batch.InputRow;
+import dev.freedave.batch.PartitionGenerator;
+import dev.freedave.decode.DecodeConfig;
+import dev.freedave.decode.DecodeScheduler;
+import dev.freedave.batch.OutputRow;
+import dev.freedave.text.PromptFile;
+import com.google.gson.Gson;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The Spark job's overhead: the same rows through the bare decoder loop (no Spark) and through the
+ * generate job on local[N], in one process; prints rows/s of both and their ratio.
+ */
+@Command(name = "bench-job", description = "Rows/s of the Spark job vs the bare decoder loop on the same rows")
+final class JobBenchCommand implements Callable<Integer> {
+  @Option(names = "--model", defaultValue = ExecutorModels.DEFAULT) String model;
+
+  @Option(names = "--rows", defaultValue = "128", description = "rows (the bundled prompts, repeated)") int rows;
+
+  @Option(names = "--master", defaultValue = "local[2]") String master;
+
+  @Option(names = "--decoder", defaultValue = "freedave") String decoder;
+
+  @Option(names = "--draft-steps", defaultValue = "8") int k;
+
+  @Option(names = "--gen-length", defaultValue = "32") int gen;
+
+  @Option(names = "--block-length", defaultValue = "8") int block;
+
+  @Option(names = "--rows-in-flight", defaultValue = "8") int rowsInFlight;
+
+  @Override
+  public Integer call() throws Exception {
+    List<PromptFile.Prompt> samples = PromptFile.samples();
+    List<InputRow> input = new ArrayList<>();
+    List<String> lines = new ArrayList<>();
+    Gson gson = new Gson();
+    for (int i = 0; i < rows; i++) {
+      PromptFile.Prompt p = samples.get(i % samples.size());
+      input.add(new InputRow("r" + i, p.text(), p.answer(), null));
+      lines.add(gson.toJson(Map.of("id", "r" + i, "prompt", p.text(), "answer", p.answer())));
+    }
+    DecodeConfig cfg = DecodeConfig.of(DecodeConfig.Method.parse(decoder), gen, block, k, 0.9);
+    GenerateSettings settings = new GenerateSettings(model, "float32", "bench", ChatTemplate.NONE, false,
+        rowsInFlight, 64);
+
+    // the bare loop: one scheduler over every row, in this JVM, no Spark
+    ExecutorModels.Loaded loaded = ExecutorModels.get(model, "float32", Device.cpu());
+    PartitionGenerator gen0 = new PartitionGenerator(settings, loaded);
+    PartitionGenerator.Progress none = new PartitionGenerator.Progress() {
+      @Override
+      public void forward(DecodeScheduler.ForwardEvent e) {}
+
+      @Override
+      public void row(OutputRow r) {}
+    };
+    gen0.run(input.subList(0, Math.min(8, rows)), cfg, none); // warm-up
+    long t0 = System.nanoTime();
+    List<OutputRow> bare = gen0.run(input, cfg, none);
+    double bareS = (System.nanoTime() - t0) / 1e9;
+
+    Path dir = Files.createTempDirectory("freedave-bench-job");
+    Path in = dir.resolve("prompts.jsonl");
+    Files.write(in, lines, StandardCharsets.UTF_8);
+    long s0 = System.nanoTime();
+    SparkSession spark = SparkSession.builder().master(master).appName("freedave-bench-job")
+        .config("spark.ui.enabled", "false").getOrCreate();
+    double sessionS = (System.nanoTime() - s0) / 1e9;
+    double jobS;
+    RunSummary summary;
+    try {
+      Map<String, String> o = new LinkedHashMap<>();
+      o.put("model.dir", model);
+      o.put("input.path", in.toString());
+      o.put("output.path", dir.resolve("out").toString());
+      o.put("progress-interval-s", "0");
+      o.put("batching.max-rows-in-flight", Integer.toString(rowsInFlight));
+      o.put("decoders", String.format(Locale.ROOT, "[{decoder = \"%s\", draft-steps = %d, block-length = %d,"
+          + " gen-length = %d}]", decoder, k, block, gen));
+      long j0 = System.nanoTime();
+      summary = GenerateJob.run(spark, JobConfig.load(null, o));
+      jobS = (System.nanoTime() - j0) / 1e9;
+    } finally {
+      spark.stop();
+    }
+    double bareRate = bare.size() / bareS;
+    double jobRate = rows / jobS;
+    System.out.printf(Locale.ROOT, "rows=%d config=%s%n", rows, cfg.label());
+    System.out.printf(Locale.ROOT, "bare decoder loop   : %.2f s  %.2f rows/s (1 scheduler, %d rows in flight)%n",
+        bareS, bareRate, rowsInFlight);
+    System.out.printf(Locale.ROOT, "spark job %-10s: %.2f s  %.2f rows/s (read, repartition, decode, Parquet write,"
+        + " summary; session start %.2f s not included)%n", master, jobS, jobRate, sessionS);
+    System.out.println(gson.toJson(Map.of("rows", rows, "bare_rows_per_s", bareRate, "job_rows_per_s", jobRate,
+        "job_over_bare", jobRate / bareRate, "session_start_s", sessionS, "job_errors", summary.errors())));
+    return 0;
+  }
+}
