@@ -71,11 +71,12 @@ final class GenerateJob {
       for (DecodeConfig d : cfg.decoders()) {
         String hash = settings.configHash(d);
         Dataset<Row> todo = rows;
+        long pending = total;
         if (hasOutput(spark, out)) {
           Dataset<Row> done = spark.read().parquet(out).where(col("config_hash").equalTo(hash)).select("id").distinct();
           todo = rows.join(done, rows.col("id").equalTo(done.col("id")), "left_anti");
+          pending = todo.count();
         }
-        long pending = todo.count();
         progress.skip(total - pending);
         System.out.printf(Locale.ROOT, "freedave: %s [%s] %d of %d rows to decode%n", d.label(), hash, pending, total);
         if (pending > 0) {
@@ -92,7 +93,7 @@ final class GenerateJob {
       rows.unpersist();
     }
     RunSummary summary = RunSummary.compute(spark, out, settings, cfg.decoders(), total, input.malformed(),
-        counters.modelLoads().value());
+        counters.modelLoads().value(), counters.forwards().value());
     summary.write(Path.of(out));
     return summary;
   }

@@ -64,14 +64,18 @@ final class JobBenchCommand implements Callable<Integer> {
     // the bare loop: one scheduler over every row, in this JVM, no Spark
     ExecutorModels.Loaded loaded = ExecutorModels.get(model, "float32", Device.cpu());
     PartitionGenerator gen0 = new PartitionGenerator(settings, loaded);
+    long[] forwards = {0};
     PartitionGenerator.Progress none = new PartitionGenerator.Progress() {
       @Override
-      public void forward(DecodeScheduler.ForwardEvent e) {}
+      public void forward(DecodeScheduler.ForwardEvent e) {
+        forwards[0]++;
+      }
 
       @Override
       public void row(OutputRow r) {}
     };
     gen0.run(input.subList(0, Math.min(8, rows)), cfg, none); // warm-up
+    forwards[0] = 0;
     long t0 = System.nanoTime();
     List<OutputRow> bare = gen0.run(input, cfg, none);
     double bareS = (System.nanoTime() - t0) / 1e9;
@@ -108,7 +112,8 @@ final class JobBenchCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "spark job %-10s: %.2f s  %.2f rows/s (read, repartition, decode, Parquet write,"
         + " summary; session start %.2f s not included)%n", master, jobS, jobRate, sessionS);
     System.out.println(gson.toJson(Map.of("rows", rows, "bare_rows_per_s", bareRate, "job_rows_per_s", jobRate,
-        "job_over_bare", jobRate / bareRate, "session_start_s", sessionS, "job_errors", summary.errors())));
+        "job_over_bare", jobRate / bareRate, "session_start_s", sessionS, "job_errors", summary.errors(),
+        "bare_forward_calls", forwards[0], "job_forward_calls", summary.forwardCalls())));
     return 0;
   }
 }

@@ -19,33 +19,42 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 
 /** The run summary, computed from the Parquet actually written (so a resumed run reports the whole output). */
 record RunSummary(long rows, long errors, long malformedLines, Map<String, Integer> modelLoadsByJvm,
-    List<Map<String, Object>> configs) {
+    long forwardCalls, List<Map<String, Object>> configs) {
 
   static RunSummary compute(SparkSession spark, String out, GenerateSettings settings, List<DecodeConfig> decoders,
-      long inputRows, long malformed, List<String> loads) {
-    Dataset<Row> all = spark.read().parquet(out);
+      long inputRows, long malformed, List<String> loads, long forwardCalls) {
+    // one aggregation over the whole output, grouped by config
+    Map<String, Row> byHash = new java.util.HashMap<>();
+    for (Row g : spark.read().parquet(out).groupBy("config_hash").agg(
+        count("*"),
+        sum(when(col("error").isNotNull(), 1).otherwise(0)),
+        avg(when(col("error").isNull(), col("nfe"))),
+        avg(when(col("error").isNull(), col("static_steps"))),
+        sum(when(col("error").isNull(), col("static_steps"))),
+        sum(when(col("error").isNull(), col("nfe"))),
+        sum(when(col("error").isNull(), col("tpf").multiply(col("nfe")))),
+        sum(when(col("error").isNull(), col("decode_ms"))),
+        avg(col("correct").cast(DataTypes.DoubleType)),
+        avg(col("match_static").cast(DataTypes.DoubleType))).collectAsList()) {
+      byHash.put(g.getString(0), g);
+    }
     List<Map<String, Object>> configs = new ArrayList<>();
     long errors = 0;
     for (DecodeConfig d : decoders) {
       String hash = settings.configHash(d);
-      Row r = all.where(col("config_hash").equalTo(hash)).agg(
-          count("*"),
-          sum(when(col("error").isNotNull(), 1).otherwise(0)),
-          avg(when(col("error").isNull(), col("nfe"))),
-          avg(when(col("error").isNull(), col("static_steps"))),
-          sum(when(col("error").isNull(), col("static_steps"))),
-          sum(when(col("error").isNull(), col("nfe"))),
-          sum(when(col("error").isNull(), col("tpf").multiply(col("nfe")))),
-          sum(when(col("error").isNull(), col("decode_ms"))),
-          avg(col("correct").cast(DataTypes.DoubleType)),
-          avg(col("match_static").cast(DataTypes.DoubleType))).first();
+      Row g = byHash.get(hash);
+      if (g == null) {
+        throw new IllegalStateException("no output rows for " + d.label() + " [" + hash + "] in " + out);
+      }
+      // drop the key so the indexes below are those of the aggregates
+      Row r = org.apache.spark.sql.RowFactory.create(java.util.Arrays.copyOfRange(
+          scala.jdk.javaapi.CollectionConverters.asJava(g.toSeq()).toArray(), 1, g.length()));
       long rowsOut = r.getLong(0);
       long err = r.isNullAt(1) ? 0 : r.getLong(1);
       errors += err;
@@ -74,7 +83,7 @@ record RunSummary(long rows, long errors, long malformedLines, Map<String, Integ
       String[] kv = s.split(":");
       byJvm.merge(kv[0], Integer.parseInt(kv[1]), Math::max);
     }
-    return new RunSummary(inputRows, errors, malformed, byJvm, configs);
+    return new RunSummary(inputRows, errors, malformed, byJvm, forwardCalls, configs);
   }
 
   String json() {
@@ -83,6 +92,7 @@ record RunSummary(long rows, long errors, long malformedLines, Map<String, Integ
     m.put("errors", errors);
     m.put("malformed_lines", malformedLines);
     m.put("model_loads_by_jvm", modelLoadsByJvm);
+    m.put("forward_calls_this_run", forwardCalls);
     m.put("configs", configs);
     return new GsonBuilder().serializeNulls().create().toJson(m);
   }

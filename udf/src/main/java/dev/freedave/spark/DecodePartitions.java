@@ -28,6 +28,7 @@ import org.apache.spark.util.LongAccumulator;
  */
 public final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DecodePartitions.class);
 
   /** Input columns, in this order, as the job normalises any dataset. */
   public static final StructType INPUT_SCHEMA = new StructType(new StructField[] {
@@ -86,7 +87,9 @@ public final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
     if (rows.isEmpty()) {
       return java.util.Collections.emptyIterator();
     }
+    long t0 = System.nanoTime();
     ExecutorModels.Loaded loaded = ExecutorModels.get(settings.modelDir(), settings.dtype(), taskDevice());
+    long t1 = System.nanoTime();
     counters.modelLoads().add(ProcessHandle.current().pid() + ":" + ExecutorModels.loads());
     List<OutputRow> out = new PartitionGenerator(settings, loaded).run(rows, config, new PartitionGenerator.Progress() {
       @Override
@@ -100,6 +103,8 @@ public final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
         counters.tokens().add(r.genTokens());
       }
     });
+    LOG.info(String.format(java.util.Locale.ROOT, "partition %d: %d rows of %s decoded in %.2f s (model ready in %.2f s)",
+        TaskContext.getPartitionId(), rows.size(), config.label(), (System.nanoTime() - t1) / 1e9, (t1 - t0) / 1e9));
     List<Row> result = new ArrayList<>(out.size());
     for (OutputRow o : out) {
       result.add(toRow(o));
