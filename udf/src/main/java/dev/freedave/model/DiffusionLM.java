@@ -2,6 +2,7 @@ package dev.freedave.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.List;
 
 /**
  * A masked-diffusion language model: token ids in, logits for every position out, with fully
@@ -30,6 +31,34 @@ public interface DiffusionLM extends AutoCloseable {
   /** Logits for every position. */
   default NDArray logits(NDArray ids, NDArray keyMask, NDArray positions) {
     return logits(ids, keyMask, positions, null);
+  }
+
+  /** Whether {@link #logitsFillingCache} and {@link #logitsWithCache} work. */
+  default boolean supportsCache() {
+    return false;
+  }
+
+  /**
+   * A full forward (right-padded rows, positions 0..len-1) that also freezes each row's K/V outside
+   * its query window [queryStart, queryEnd) into a {@link BlockCache} appended to {@code out}.
+   *
+   * @param lengths real length of each row
+   */
+  default NDArray logitsFillingCache(NDArray ids, NDArray keyMask, NDArray outputIndex, int[] lengths,
+      int[] queryStart, int[] queryEnd, CacheMode mode, List<BlockCache> out) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " has no KV cache");
+  }
+
+  /**
+   * Recomputes only each sequence's query window against its row's frozen cache.
+   *
+   * @param caches one per sequence; drafts of a row share the same object and must be adjacent
+   * @param ids int64 [N, Q] the tokens at positions queryStart.. of each sequence (right-padded)
+   * @param queryMask int64 [N, Q] 1 = real query position, or null
+   * @param outputIndex int64 [N, W] logits rows wanted, relative to queryStart
+   */
+  default NDArray logitsWithCache(List<BlockCache> caches, NDArray ids, NDArray queryMask, NDArray outputIndex) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " has no KV cache");
   }
 
   @Override

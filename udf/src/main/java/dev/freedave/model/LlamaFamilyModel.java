@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import java.io.IOException;
@@ -141,20 +143,88 @@ public final class LlamaFamilyModel implements DiffusionLM {
 
   @Override
   public NDArray logits(NDArray ids, NDArray keyMask, NDArray positions, NDArray outputIndex) {
+    return forward(ids, keyMask, positions, outputIndex, fullAttention(keyMask, null));
+  }
+
+  @Override
+  public boolean supportsCache() {
+    return true;
+  }
+
+  @Override
+  public NDArray logitsFillingCache(NDArray ids, NDArray keyMask, NDArray outputIndex, int[] lengths,
+      int[] queryStart, int[] queryEnd, CacheMode mode, List<BlockCache> out) {
+    int b = (int) ids.getShape().get(0);
+    List<BlockCache> caches = new ArrayList<>();
+    for (int i = 0; i < b; i++) {
+      caches.add(new BlockCache(manager.newSubManager(), new NDArray[layers.size()], new NDArray[layers.size()],
+          queryStart[i], queryEnd[i]));
+    }
+    // the full forward's keys/values after RoPE, frozen per row outside the query window
+    Capture capture = (layer, k, v) -> {
+      for (int i = 0; i < b; i++) {
+        BlockCache c = caches.get(i);
+        c.keys()[layer] = frozen(k, i, c, lengths[i], mode);
+        c.values()[layer] = frozen(v, i, c, lengths[i], mode);
+      }
+    };
+    try {
+      NDArray logits = forward(ids, keyMask, null, outputIndex, fullAttention(keyMask, capture));
+      out.addAll(caches);
+      return logits;
+    } catch (RuntimeException e) {
+      caches.forEach(BlockCache::close);
+      throw e;
+    }
+  }
+
+  private static NDArray frozen(NDArray x, int row, BlockCache c, int length, CacheMode mode) {
+    NDArray prefix = x.get(new NDIndex("{}:{}, :, :{}", row, row + 1, c.queryStart()));
+    NDArray kept = mode == CacheMode.DUAL && c.queryEnd() < length
+        ? prefix.concat(x.get(new NDIndex("{}:{}, :, {}:{}", row, row + 1, c.queryEnd(), length)), 2)
+        : prefix.duplicate();
+    kept.attach(c.manager());
+    return kept;
+  }
+
+  @Override
+  public NDArray logitsWithCache(List<BlockCache> caches, NDArray ids, NDArray queryMask, NDArray outputIndex) {
+    long n = ids.getShape().get(0);
+    long q = ids.getShape().get(1);
+    long[] pos = new long[(int) (n * q)];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < q; j++) {
+        pos[(int) (i * q + j)] = caches.get(i).queryStart() + j;
+      }
+    }
+    NDArray positions = ids.getManager().create(pos, new Shape(n, q));
+    try {
+      return forward(ids, queryMask, positions, outputIndex, cachedAttention(caches, queryMask));
+    } finally {
+      positions.close();
+    }
+  }
+
+  /** Receives each layer's rotated keys and values [B,Hkv,L,hd] during a full forward. */
+  private interface Capture {
+    void layer(int layer, NDArray k, NDArray v);
+  }
+
+  /** A layer's attention core: q [B,H,L,hd], k and v [B,Hkv,L,hd] → [B,L,H*hd]. */
+  private interface AttentionCore {
+    NDArray attend(int layer, NDArray q, NDArray k, NDArray v);
+  }
+
+  private NDArray forward(NDArray ids, NDArray keyMask, NDArray positions, NDArray outputIndex, AttentionCore core) {
     NDManager out = ids.getManager();
     long b = ids.getShape().get(0);
     long len = ids.getShape().get(1);
     try (NDManager scope = out.newSubManager()) {
       // everything derived from the inputs lands in this scope and is freed with it
-      ids.tempAttach(scope);
-      if (keyMask != null) {
-        keyMask.tempAttach(scope);
-      }
-      if (positions != null) {
-        positions.tempAttach(scope);
-      }
-      if (outputIndex != null) {
-        outputIndex.tempAttach(scope);
+      for (NDArray in : new NDArray[] {ids, keyMask, positions, outputIndex}) {
+        if (in != null) {
+          in.tempAttach(scope);
+        }
       }
       NDArray pos = positions != null ? positions : scope.arange(0, (int) len, 1, DataType.INT64).expandDims(0)
           .repeat(0, b);
@@ -162,14 +232,12 @@ public final class LlamaFamilyModel implements DiffusionLM {
       NDArray flatPos = pos.reshape(-1);
       NDArray cos = rows(r.cos(), flatPos).reshape(b, 1, len, config.headDim()); // [B,1,L,hd]
       NDArray sin = rows(r.sin(), flatPos).reshape(b, 1, len, config.headDim());
-      NDArray bias = keyMask == null ? null
-          : keyMask.toType(DataType.FLOAT32, false).neg().add(1).mul(MASKED).reshape(b, 1, 1, len); // [B,1,1,L]
       NDArray h = rows(embedding, ids).toType(DataType.FLOAT32, false); // [B,L,d]
-      for (Layer layer : layers) {
+      for (int i = 0; i < layers.size(); i++) {
         // one sub-scope per layer: a forward's peak memory is one layer's activations
         try (NDManager ls = scope.newSubManager()) {
           h.attach(ls);
-          NDArray next = block(layer, h, cos, sin, bias);
+          NDArray next = block(i, layers.get(i), h, cos, sin, core);
           next.attach(scope);
           h = next;
         }
@@ -184,30 +252,96 @@ public final class LlamaFamilyModel implements DiffusionLM {
     }
   }
 
-  private NDArray block(Layer w, NDArray h, NDArray cos, NDArray sin, NDArray bias) {
+  private NDArray block(int index, Layer w, NDArray h, NDArray cos, NDArray sin, AttentionCore core) {
     long b = h.getShape().get(0);
     long len = h.getShape().get(1);
     int hd = config.headDim();
     int heads = config.numHeads();
     int kvHeads = config.numKvHeads();
-    int groups = config.kvGroups();
-    NDList qkv = linear(rmsNorm(h, w.attnNorm()), w.qkv(), w.qkvBias()).split(new long[] {(long) heads * hd, (long) (heads + kvHeads) * hd}, 2);
+    NDList qkv = linear(rmsNorm(h, w.attnNorm()), w.qkv(), w.qkvBias())
+        .split(new long[] {(long) heads * hd, (long) (heads + kvHeads) * hd}, 2);
     NDArray q = rope(qkv.get(0).reshape(b, len, heads, hd).transpose(0, 2, 1, 3), cos, sin); // [B,H,L,hd]
     NDArray k = rope(qkv.get(1).reshape(b, len, kvHeads, hd).transpose(0, 2, 1, 3), cos, sin); // [B,Hkv,L,hd]
     NDArray v = qkv.get(2).reshape(b, len, kvHeads, hd).transpose(0, 2, 1, 3); // [B,Hkv,L,hd]
-    // GQA without copying K/V: query head h belongs to KV head h / groups, so fold the groups into rows
-    NDArray qg = q.reshape(b, kvHeads, (long) groups * len, hd); // [B,Hkv,G*L,hd]
-    NDArray scores = qg.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)); // [B,Hkv,G*L,L]
-    if (bias != null) {
-      scores = scores.add(bias);
-    }
-    NDArray attn = scores.softmax(-1).matMul(v) // [B,Hkv,G*L,hd]
-        .reshape(b, heads, len, hd).transpose(0, 2, 1, 3).reshape(b, len, (long) heads * hd);
-    h = h.add(linear(attn, w.out(), null));
+    h = h.add(linear(core.attend(index, q, k, v), w.out(), null));
     NDList gateUp = linear(rmsNorm(h, w.ffnNorm()), w.gateUp(), null).split(2, 2);
     NDArray gate = gateUp.get(0);
     NDArray act = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1)); // SiLU(gate) * up
     return h.add(linear(act, w.down(), null));
+  }
+
+  /** Bidirectional attention over each whole sequence, pad keys masked. */
+  private AttentionCore fullAttention(NDArray keyMask, Capture capture) {
+    return (layer, q, k, v) -> {
+      if (capture != null) {
+        capture.layer(layer, k, v);
+      }
+      long b = q.getShape().get(0);
+      long len = q.getShape().get(2);
+      int hd = config.headDim();
+      int kvHeads = config.numKvHeads();
+      // GQA without copying K/V: query head h belongs to KV head h / groups, so fold the groups into rows
+      NDArray qg = q.reshape(b, kvHeads, config.kvGroups() * len, hd); // [B,Hkv,G*L,hd]
+      NDArray scores = qg.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)); // [B,Hkv,G*L,L]
+      if (keyMask != null) {
+        scores = scores.add(padBias(keyMask, q.getManager()));
+      }
+      return scores.softmax(-1).matMul(v) // [B,Hkv,G*L,hd]
+          .reshape(b, config.numHeads(), len, hd).transpose(0, 2, 1, 3).reshape(b, len, (long) config.numHeads() * hd);
+    };
+  }
+
+  /**
+   * Queries against their row's frozen keys plus their own fresh ones. Drafts of a row are adjacent
+   * and share one cache: their queries are folded into one matmul against the single frozen copy,
+   * while each attends to its own fresh keys (block-diagonal).
+   */
+  private AttentionCore cachedAttention(List<BlockCache> caches, NDArray queryMask) {
+    return (layer, q, k, v) -> {
+      long qLen = q.getShape().get(2);
+      int hd = config.headDim();
+      int kvHeads = config.numKvHeads();
+      long gq = config.kvGroups() * qLen;
+      double scale = 1.0 / Math.sqrt(hd);
+      NDArray bias = queryMask == null ? null : padBias(queryMask, q.getManager()); // [N,1,1,Q]
+      NDList outs = new NDList();
+      for (int s = 0; s < caches.size(); ) {
+        BlockCache c = caches.get(s);
+        int e = s;
+        while (e < caches.size() && caches.get(e) == c) {
+          e++;
+        }
+        long n = e - s;
+        NDIndex rows = new NDIndex("{}:{}", s, e);
+        NDArray qg = q.get(rows).reshape(n, kvHeads, gq, hd); // [n,Hkv,G*Q,hd]
+        NDArray fresh = qg.matMul(k.get(rows).transpose(0, 1, 3, 2)).mul(scale); // [n,Hkv,G*Q,Q]
+        if (bias != null) {
+          fresh = fresh.add(bias.get(rows));
+        }
+        NDArray fixedK = c.keys()[layer]; // [1,Hkv,F,hd]
+        long f = fixedK.getShape().get(2);
+        NDArray folded = qg.transpose(1, 0, 2, 3).reshape(1, kvHeads, n * gq, hd);
+        NDArray fixed = folded.matMul(fixedK.transpose(0, 1, 3, 2)).mul(scale) // [1,Hkv,n*G*Q,F]
+            .reshape(kvHeads, n, gq, f).transpose(1, 0, 2, 3); // [n,Hkv,G*Q,F]
+        NDList p = fixed.concat(fresh, 3).softmax(-1).split(new long[] {f}, 3);
+        NDArray fromFixed = p.get(0).transpose(1, 0, 2, 3).reshape(1, kvHeads, n * gq, f).matMul(c.values()[layer])
+            .reshape(kvHeads, n, gq, hd).transpose(1, 0, 2, 3); // [n,Hkv,G*Q,hd]
+        NDArray o = fromFixed.add(p.get(1).matMul(v.get(rows)));
+        outs.add(o.reshape(n, config.numHeads(), qLen, hd).transpose(0, 2, 1, 3)
+            .reshape(n, qLen, (long) config.numHeads() * hd));
+        s = e;
+      }
+      return outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 0);
+    };
+  }
+
+  /** [B,L] keep-mask → additive [B,1,1,L] bias (0 or {@link #MASKED}). */
+  private static NDArray padBias(NDArray keyMask, NDManager m) {
+    long b = keyMask.getShape().get(0);
+    long len = keyMask.getShape().get(1);
+    NDArray bias = keyMask.toType(DataType.FLOAT32, false).neg().add(1).mul(MASKED).reshape(b, 1, 1, len);
+    bias.attach(m);
+    return bias;
   }
 
   /** RMSNorm in float32: x * rsqrt(mean(x²) + eps) * weight. */

@@ -1,0 +1,84 @@
+package dev.freedave.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** A cached forward right after the cache was filled equals the cache-free forward. */
+class BlockCacheTest {
+  @TempDir Path tmp;
+
+  @ParameterizedTest
+  @CsvSource({"LLADA,PREFIX", "LLADA,DUAL", "QWEN2,PREFIX", "QWEN2,DUAL"})
+  void cachedForwardOnTheFillStateMatchesTheFullForward(ModelConfig.Family family, CacheMode mode) throws Exception {
+    TinyModels.Spec spec = family == ModelConfig.Family.LLADA ? TinyModels.Spec.llada(3) : TinyModels.Spec.qwen2(3);
+    try (LlamaFamilyModel model = LlamaFamilyModel.load(TinyModels.write(tmp.resolve("m"), spec), DataType.FLOAT32,
+        Device.cpu()); NDManager m = model.newScope()) {
+      Random r = new Random(1);
+      int[] lengths = {14, 11};
+      int len = 14;
+      int[] qs = {6, 3};
+      int[] qe = {10, 7};
+      long[] ids = new long[2 * len];
+      long[] keep = new long[2 * len];
+      for (int b = 0; b < 2; b++) {
+        for (int j = 0; j < lengths[b]; j++) {
+          ids[b * len + j] = 4 + r.nextInt(60);
+          keep[b * len + j] = 1;
+        }
+      }
+      float[] full = model.logits(m.create(ids, new Shape(2, len)), m.create(keep, new Shape(2, len)), null)
+          .toFloatArray();
+      List<BlockCache> caches = new ArrayList<>();
+      model.logitsFillingCache(m.create(ids, new Shape(2, len)), m.create(keep, new Shape(2, len)),
+          m.create(new long[] {0, 0}, new Shape(2, 1)), lengths, qs, qe, mode, caches);
+      // query windows: prefix = block and after, dual = block only; row 0 twice (two "drafts" sharing a cache)
+      int[] rowOf = {0, 0, 1};
+      int q = 0;
+      int[] qEnd = new int[3];
+      for (int i = 0; i < 3; i++) {
+        qEnd[i] = mode == CacheMode.PREFIX ? lengths[rowOf[i]] : qe[rowOf[i]];
+        q = Math.max(q, qEnd[i] - qs[rowOf[i]]);
+      }
+      long[] qIds = new long[3 * q];
+      long[] qKeep = new long[3 * q];
+      long[] out = new long[3 * q];
+      List<BlockCache> perSeq = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        int b = rowOf[i];
+        perSeq.add(caches.get(b));
+        for (int j = 0; j < q; j++) {
+          int p = qs[b] + j;
+          boolean real = p < qEnd[i];
+          qIds[i * q + j] = real ? ids[b * len + p] : 0;
+          qKeep[i * q + j] = real ? 1 : 0;
+          out[i * q + j] = j;
+        }
+      }
+      float[] cached = model.logitsWithCache(perSeq, m.create(qIds, new Shape(3, q)), m.create(qKeep, new Shape(3, q)),
+          m.create(out, new Shape(3, q))).toFloatArray();
+      int v = spec.vocab();
+      for (int i = 0; i < 3; i++) {
+        int b = rowOf[i];
+        for (int j = 0; j < qEnd[i] - qs[b]; j++) {
+          int p = qs[b] + j;
+          float[] a = Arrays.copyOfRange(full, (b * len + p) * v, (b * len + p + 1) * v);
+          float[] c = Arrays.copyOfRange(cached, (i * q + j) * v, (i * q + j + 1) * v);
+          assertThat(GoldenParityTest.maxAbsDiff(a, c)).as("seq %d pos %d", i, p).isLessThan(1e-4f);
+        }
+      }
+      caches.forEach(BlockCache::close);
+    }
+  }
+}
