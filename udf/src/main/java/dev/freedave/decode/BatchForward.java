@@ -3,27 +3,69 @@ package dev.freedave.decode;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.freedave.model.BlockCache;
+import dev.freedave.model.CacheMode;
 import dev.freedave.model.DiffusionLM;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * One forward over many sequences of different lengths: right-padded into [N, L] with pad keys
- * masked (each row keeps positions 0..len-1, so its logits do not depend on its neighbours), the LM
- * head restricted to each sequence's block, and predict() reduced on the device so only
- * [N, W] tokens and confidences cross to the host.
+ * One scheduler step's forwards over many sequences of different lengths: right-padded into
+ * [N, L] with pad keys masked (each row keeps positions 0..len-1, so its logits do not depend on its
+ * neighbours), the LM head restricted to each sequence's block, and predict() reduced on the device
+ * so only [N, W] tokens and confidences cross to the host. Full forwards (refilling caches when a
+ * policy asks) and cached forwards go to the model as separate calls of the same step.
  */
 final class BatchForward {
   private BatchForward() {}
 
-  static List<Prediction> run(DiffusionLM model, List<Sequence> seqs) {
-    int n = seqs.size();
+  /** Predictions in input order, and the caches frozen by fill forwards (null elsewhere). */
+  record Output(List<Prediction> predictions, BlockCache[] filled) {}
+
+  static Output run(DiffusionLM model, List<Sequence> seqs) {
+    Prediction[] preds = new Prediction[seqs.size()];
+    BlockCache[] filled = new BlockCache[seqs.size()];
+    Map<CacheMode, List<Integer>> full = new LinkedHashMap<>();
+    List<Integer> cached = new ArrayList<>();
+    for (int i = 0; i < seqs.size(); i++) {
+      Sequence s = seqs.get(i);
+      if (s.cache() != null) {
+        cached.add(i); // drafts of a row stay adjacent, as the cached forward requires
+      } else {
+        full.computeIfAbsent(s.mode(), k -> new ArrayList<>()).add(i);
+      }
+    }
+    try {
+      for (Map.Entry<CacheMode, List<Integer>> e : full.entrySet()) {
+        runFull(model, seqs, e.getValue(), e.getKey(), preds, filled);
+      }
+      if (!cached.isEmpty()) {
+        runCached(model, seqs, cached, preds);
+      }
+    } catch (RuntimeException e) {
+      for (BlockCache c : filled) {
+        if (c != null) {
+          c.close();
+        }
+      }
+      throw e;
+    }
+    return new Output(List.of(preds), filled);
+  }
+
+  private static void runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode,
+      Prediction[] preds, BlockCache[] filled) {
+    int n = idx.size();
     int len = 0;
     int w = 0;
     boolean ragged = false;
-    for (Sequence s : seqs) {
+    for (int i : idx) {
+      Sequence s = all.get(i);
       ragged |= len != 0 && s.tokens().length != len;
       len = Math.max(len, s.tokens().length);
       w = Math.max(w, s.windowLength());
@@ -32,46 +74,99 @@ final class BatchForward {
     long[] ids = new long[n * len];
     long[] keep = ragged ? new long[n * len] : null;
     long[] index = new long[n * w];
-    for (int i = 0; i < n; i++) {
-      Sequence s = seqs.get(i);
+    int[] lengths = new int[n];
+    int[] qs = new int[n];
+    int[] qe = new int[n];
+    for (int r = 0; r < n; r++) {
+      Sequence s = all.get(idx.get(r));
+      lengths[r] = s.tokens().length;
       for (int j = 0; j < s.tokens().length; j++) {
-        ids[i * len + j] = s.tokens()[j];
+        ids[r * len + j] = s.tokens()[j];
         if (keep != null) {
-          keep[i * len + j] = 1;
+          keep[r * len + j] = 1;
         }
       }
       for (int j = 0; j < w; j++) {
         // Dream predicts position p from the logits at p - 1; window padding repeats the last row
-        int pos = s.promptLength() + s.windowStart() + Math.min(j, s.windowLength() - 1) - offset;
-        index[i * w + j] = pos;
+        index[r * w + j] = s.promptLength() + s.windowStart() + Math.min(j, s.windowLength() - 1) - offset;
+      }
+      // a cached forward recomputes from the first position whose logits it needs
+      qs[r] = s.promptLength() + s.windowStart() - offset;
+      qe[r] = mode == CacheMode.DUAL ? s.promptLength() + s.windowStart() + s.windowLength() : s.tokens().length;
+    }
+    try (NDManager m = model.newScope()) {
+      NDArray idArr = m.create(ids, new Shape(n, len));
+      NDArray keepArr = keep == null ? null : m.create(keep, new Shape(n, len));
+      NDArray indexArr = m.create(index, new Shape(n, w));
+      NDArray logits;
+      if (mode == CacheMode.NONE) {
+        logits = model.logits(idArr, keepArr, null, indexArr);
+      } else {
+        List<BlockCache> caches = new ArrayList<>();
+        logits = model.logitsFillingCache(idArr, keepArr, indexArr, lengths, qs, qe, mode, caches);
+        for (int r = 0; r < n; r++) {
+          filled[idx.get(r)] = caches.get(r);
+        }
+      }
+      predict(model, logits, all, idx, preds);
+    }
+  }
+
+  private static void runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, Prediction[] preds) {
+    int n = idx.size();
+    int q = 0;
+    int w = 0;
+    for (int i : idx) {
+      Sequence s = all.get(i);
+      q = Math.max(q, s.cache().queryLength());
+      w = Math.max(w, s.windowLength());
+    }
+    long[] ids = new long[n * q];
+    long[] keep = new long[n * q];
+    long[] index = new long[n * w];
+    List<BlockCache> caches = new ArrayList<>(n);
+    for (int r = 0; r < n; r++) {
+      Sequence s = all.get(idx.get(r));
+      BlockCache c = s.cache();
+      caches.add(c);
+      for (int j = 0; j < c.queryLength(); j++) {
+        ids[r * q + j] = s.tokens()[c.queryStart() + j];
+        keep[r * q + j] = 1;
+      }
+      for (int j = 0; j < w; j++) {
+        // the window's logits rows sit at the start of the query (queryStart = block start - offset)
+        index[r * w + j] = Math.min(j, s.windowLength() - 1);
       }
     }
     try (NDManager m = model.newScope()) {
-      NDArray logits = model.logits(m.create(ids, new Shape(n, len)),
-          keep == null ? null : m.create(keep, new Shape(n, len)), null, m.create(index, new Shape(n, w)));
-      // the mask id is never a prediction: committing it would leave the position masked forever
-      int mask = model.spec().maskTokenId();
-      logits.set(new NDIndex(":, :, {}", mask), Float.NEGATIVE_INFINITY);
-      NDArray max = logits.max(new int[] {-1}, true); // [N,W,1]
-      int[] argmax = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.INT32, false).toIntArray();
-      float[] sumExp = logits.sub(max).exp().sum(new int[] {-1}).toFloatArray();
-      List<Prediction> out = new ArrayList<>(n);
-      for (int i = 0; i < n; i++) {
-        Sequence s = seqs.get(i);
-        int[] x0 = new int[s.windowLength()];
-        float[] conf = new float[s.windowLength()];
-        for (int j = 0; j < s.windowLength(); j++) {
-          x0[j] = argmax[i * w + j];
-          conf[j] = 1f / sumExp[i * w + j]; // max softmax probability = exp(max - max) / Σ exp(l - max)
-        }
-        if (s.temperature() > 0) {
-          int vocab = (int) logits.getShape().get(2);
-          float[] rows = logits.get(i).toFloatArray();
-          sample(s, rows, vocab, x0, conf); // the mask column is -inf here too
-        }
-        out.add(new Prediction(s.windowStart(), x0, conf));
+      NDArray logits = model.logitsWithCache(caches, m.create(ids, new Shape(n, q)), m.create(keep, new Shape(n, q)),
+          m.create(index, new Shape(n, w)));
+      predict(model, logits, all, idx, preds);
+    }
+  }
+
+  /** x0 = argmax, conf = max softmax probability, over the vocabulary without the mask id. */
+  private static void predict(DiffusionLM model, NDArray logits, List<Sequence> all, List<Integer> idx,
+      Prediction[] preds) {
+    int w = (int) logits.getShape().get(1);
+    // the mask id is never a prediction: committing it would leave the position masked forever
+    logits.set(new NDIndex(":, :, {}", model.spec().maskTokenId()), Float.NEGATIVE_INFINITY);
+    NDArray max = logits.max(new int[] {-1}, true); // [N,W,1]
+    int[] argmax = logits.argMax(-1).toType(DataType.INT32, false).toIntArray();
+    float[] sumExp = logits.sub(max).exp().sum(new int[] {-1}).toFloatArray();
+    for (int r = 0; r < idx.size(); r++) {
+      Sequence s = all.get(idx.get(r));
+      int[] x0 = new int[s.windowLength()];
+      float[] conf = new float[s.windowLength()];
+      for (int j = 0; j < s.windowLength(); j++) {
+        x0[j] = argmax[r * w + j];
+        conf[j] = 1f / sumExp[r * w + j]; // exp(max - max) / Σ exp(l - max)
       }
-      return out;
+      if (s.temperature() > 0) {
+        int vocab = (int) logits.getShape().get(2);
+        sample(s, logits.get(r).toFloatArray(), vocab, x0, conf); // the mask column is -inf here too
+      }
+      preds[idx.get(r)] = new Prediction(s.windowStart(), x0, conf);
     }
   }
 

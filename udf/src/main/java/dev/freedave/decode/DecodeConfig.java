@@ -1,5 +1,6 @@
 package dev.freedave.decode;
 
+import dev.freedave.model.CacheMode;
 import java.util.Locale;
 
 /**
@@ -14,9 +15,11 @@ import java.util.Locale;
  * @param threshold confidence threshold τ of threshold decoding and FreeDave++
  * @param temperature 0 = greedy; above 0 Gumbel-max with per-(seed, position, progress) noise
  * @param eosEarlyExit stop a row once a completed block is all end tokens, filling the rest with EOS
+ * @param cache block KV cache policy; static and FreeDave use the same one, so FreeDave stays
+ *     token-identical to static decoding with that cache
  */
 public record DecodeConfig(Method method, int genLength, int blockLength, int steps, int draftSteps,
-    double threshold, double temperature, boolean eosEarlyExit) implements java.io.Serializable {
+    double threshold, double temperature, boolean eosEarlyExit, CacheMode cache) implements java.io.Serializable {
 
   /** The decoders. */
   public enum Method {
@@ -61,6 +64,13 @@ public record DecodeConfig(Method method, int genLength, int blockLength, int st
     check(!method.thresholdBased() || (threshold > 0 && threshold <= 1), "threshold must be in (0, 1], got %s",
         threshold);
     check(temperature >= 0, "temperature must be >= 0, got %s", temperature);
+    check(cache != null, "cache must be none, prefix or dual");
+  }
+
+  /** Without a KV cache. */
+  public DecodeConfig(Method method, int genLength, int blockLength, int steps, int draftSteps, double threshold,
+      double temperature, boolean eosEarlyExit) {
+    this(method, genLength, blockLength, steps, draftSteps, threshold, temperature, eosEarlyExit, CacheMode.NONE);
   }
 
   /** One token per step, greedy, early exit on EOS blocks. */
@@ -69,11 +79,15 @@ public record DecodeConfig(Method method, int genLength, int blockLength, int st
   }
 
   public DecodeConfig withMethod(Method m) {
-    return new DecodeConfig(m, genLength, blockLength, steps, draftSteps, threshold, temperature, eosEarlyExit);
+    return new DecodeConfig(m, genLength, blockLength, steps, draftSteps, threshold, temperature, eosEarlyExit, cache);
   }
 
   public DecodeConfig withDraftSteps(int k) {
-    return new DecodeConfig(method, genLength, blockLength, steps, k, threshold, temperature, eosEarlyExit);
+    return new DecodeConfig(method, genLength, blockLength, steps, k, threshold, temperature, eosEarlyExit, cache);
+  }
+
+  public DecodeConfig withCache(CacheMode c) {
+    return new DecodeConfig(method, genLength, blockLength, steps, draftSteps, threshold, temperature, eosEarlyExit, c);
   }
 
   public int numBlocks() {
@@ -112,6 +126,9 @@ public record DecodeConfig(Method method, int genLength, int blockLength, int st
     }
     if (temperature > 0) {
       b.append(",temp=").append(temperature);
+    }
+    if (cache != CacheMode.NONE) {
+      b.append(",cache=").append(cache.label());
     }
     return b.append(')').toString();
   }

@@ -141,10 +141,10 @@ public final class DecodeScheduler {
           batch.add(d.sequence(c));
         }
       }
-      List<Prediction> predictions;
+      BatchForward.Output forward;
       long t0 = System.nanoTime();
       try {
-        predictions = BatchForward.run(model, batch);
+        forward = BatchForward.run(model, batch);
       } catch (RuntimeException e) {
         for (RowDecoder d : rows) {
           d.fail("forward failed: " + e);
@@ -158,9 +158,12 @@ public final class DecodeScheduler {
       for (int i = 0; i < rows.size(); i++) {
         RowDecoder d = rows.get(i);
         List<Canvas> p = wanted.get(i);
-        d.recordForward(p);
+        d.recordForward(batch.subList(at, at + p.size()));
         try {
-          d.onPredictions(predictions.subList(at, at + p.size()));
+          if (forward.filled()[at] != null) {
+            d.cacheFilled(forward.filled()[at]); // a fill forward carries the row's state alone
+          }
+          d.onPredictions(forward.predictions().subList(at, at + p.size()));
         } catch (RuntimeException e) {
           d.fail("decoder failed: " + e);
         }

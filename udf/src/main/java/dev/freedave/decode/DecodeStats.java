@@ -9,7 +9,8 @@ import java.util.Arrays;
  * @param staticSteps forward calls static decoding needs for the same output
  * @param tokensDecoded positions unmasked by decoding steps (an early exit's EOS fill excluded)
  * @param acceptedHist {@code acceptedHist[i]} = rounds that advanced {@code i} static steps (index 0 unused)
- * @param positionsComputed Σ over calls of this row's sequences × their length
+ * @param positionsComputed Σ over calls of the positions computed for this row (a cached forward
+ *     computes only its query window)
  * @param decodeMs wall time from the row's admission to its completion
  */
 public record DecodeStats(int nfe, int staticSteps, int tokensDecoded, int[] acceptedHist, long positionsComputed,
@@ -37,9 +38,9 @@ public record DecodeStats(int nfe, int staticSteps, int tokensDecoded, int[] acc
       hist = new int[maxAdvance + 1];
     }
 
-    void forward(int sequences, int length) {
+    void forward(long positionsComputed) {
       nfe++;
-      positions += (long) sequences * length;
+      positions += positionsComputed;
     }
 
     void round(int advanced) {

@@ -1,5 +1,6 @@
 package dev.freedave.decode;
 
+import dev.freedave.model.CacheMode;
 import dev.freedave.model.ModelSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,10 +52,12 @@ final class DraftDecoder extends RowDecoder {
   /** Builds the next round's drafts, taking the steps that need no forward on the way. */
   private void advance() {
     while (!finishIfDone()) {
+      if (current == null) {
+        return; // pending() asks for a forward on the state itself
+      }
       drafts = plusPlus ? thresholdDrafts() : staticDrafts();
       Canvas last = drafts.get(drafts.size() - 1);
-      // a draft that ends the row needs no forward: nothing is decoded after it
-      int n = last.finished(spec, config.eosEarlyExit()) ? drafts.size() - 1 : drafts.size();
+      int n = needsNoForward(last) ? drafts.size() - 1 : drafts.size();
       if (n > 0) {
         toForward = drafts.subList(0, n);
         return;
@@ -63,6 +66,16 @@ final class DraftDecoder extends RowDecoder {
       current = null;
       stats.round(1);
     }
+  }
+
+  /**
+   * A draft that ends the row needs no forward: nothing is decoded after it. With a KV cache, a
+   * draft that completes its block does not either: the next block starts with a full forward that
+   * refreshes the cache, as static decoding's does, and that is only worth running once accepted.
+   */
+  private boolean needsNoForward(Canvas last) {
+    return last.finished(spec, config.eosEarlyExit())
+        || (config.cache() != CacheMode.NONE && last.currentBlock() != state.currentBlock());
   }
 
   /** FreeDave: d[k] = s + the candidates of the next k+1 scheduled steps, all from P's canonical order. */

@@ -1,5 +1,7 @@
 package dev.freedave.decode;
 
+import dev.freedave.model.BlockCache;
+import dev.freedave.model.CacheMode;
 import dev.freedave.model.ModelSpec;
 import java.util.Arrays;
 import java.util.List;
@@ -17,6 +19,8 @@ abstract class RowDecoder {
   final DecodeStats.Builder stats;
   Canvas state;
   private DecodeResult result;
+  private BlockCache cache;
+  private int cacheBlock = -1;
 
   RowDecoder(DecodeRequest request, ModelSpec spec, int maxAdvance) {
     this.request = request;
@@ -69,8 +73,12 @@ abstract class RowDecoder {
   /** Predictions for {@link #pending()}, in the same order. */
   abstract void onPredictions(List<Prediction> predictions);
 
-  final void recordForward(List<Canvas> sequences) {
-    stats.forward(sequences.size(), sequences.isEmpty() ? 0 : sequences.get(0).tokens.length);
+  final void recordForward(List<Sequence> sequences) {
+    long positions = 0;
+    for (Sequence s : sequences) {
+      positions += s.cache() != null ? s.cache().queryLength() : s.tokens().length;
+    }
+    stats.forward(positions);
   }
 
   final boolean done() {
@@ -81,8 +89,29 @@ abstract class RowDecoder {
     return result;
   }
 
+  /**
+   * The forward {@code c} needs: with a cache policy, a full forward that refills the row's cache
+   * at a block start, else a cached forward against the cache of its block.
+   */
   final Sequence sequence(Canvas c) {
-    return Sequence.of(c, request.seed(), config.temperature());
+    int block = c.currentBlock();
+    boolean cached = config.cache() != CacheMode.NONE && cache != null && cacheBlock == block;
+    return new Sequence(c.tokens, c.promptLength, c.blockStart(block), c.blockLength, request.seed(),
+        c.decodedCount(), config.temperature(), cached ? cache : null, config.cache());
+  }
+
+  /** Takes the cache a fill forward froze for the current block of {@link #state}. */
+  final void cacheFilled(BlockCache filled) {
+    releaseCache();
+    cache = filled;
+    cacheBlock = state.currentBlock();
+  }
+
+  private void releaseCache() {
+    if (cache != null) {
+      cache.close();
+      cache = null;
+    }
   }
 
   /** Checks whether {@link #state} ends the row and, if so, builds the result. */
@@ -90,6 +119,7 @@ abstract class RowDecoder {
     if (!state.finished(spec, config.eosEarlyExit())) {
       return false;
     }
+    releaseCache();
     int blocksDecoded = state.currentBlock();
     int decoded = state.decodedCount();
     if (blocksDecoded < config.numBlocks()) {
@@ -104,6 +134,7 @@ abstract class RowDecoder {
   }
 
   final void fail(String error) {
+    releaseCache();
     result = DecodeResult.failed(request, error);
   }
 }

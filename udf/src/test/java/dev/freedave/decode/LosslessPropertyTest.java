@@ -15,7 +15,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
+import dev.freedave.model.CacheMode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -54,8 +57,9 @@ class LosslessPropertyTest {
     return new DecodeConfig(m, gen, block, steps, 1 + r.nextInt(6), 0.5, 0, r.nextBoolean());
   }
 
-  @Test
-  void freeDaveMatchesStaticAloneAndBatched() throws Exception {
+  @ParameterizedTest
+  @EnumSource(CacheMode.class)
+  void freeDaveMatchesStaticAloneAndBatched(CacheMode cache) throws Exception {
     int rows = 0;
     for (int seed = 0; seed < SEEDS; seed++) {
       try (LlamaFamilyModel model = model(seed)) {
@@ -63,7 +67,7 @@ class LosslessPropertyTest {
         List<DecodeRequest> stat = new ArrayList<>();
         List<DecodeRequest> fd = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
-          DecodeConfig cfg = randomConfig(r, DecodeConfig.Method.STATIC);
+          DecodeConfig cfg = randomConfig(r, DecodeConfig.Method.STATIC).withCache(cache);
           int[] p = prompt(r, 1 + r.nextInt(9));
           long rowSeed = r.nextLong();
           stat.add(new DecodeRequest("r" + i, p, cfg, rowSeed));
@@ -92,6 +96,28 @@ class LosslessPropertyTest {
       }
     }
     assertThat(rows).isEqualTo(SEEDS * 6 * 3);
+  }
+
+  /** The cache's point: fewer positions computed per token, the same forward count for static. */
+  @Test
+  void cachedForwardsComputeOnlyTheirQueryWindow() throws Exception {
+    try (LlamaFamilyModel model = model(0)) {
+      int[] p = prompt(new Random(3), 10);
+      DecodeConfig none = DecodeConfig.of(DecodeConfig.Method.STATIC, 16, 4, 1, 0.5);
+      long[] positions = new long[3];
+      for (CacheMode c : CacheMode.values()) {
+        DecodeResult r = new DecodeScheduler(model, 1, 64).decodeAll(
+            List.of(new DecodeRequest("a", p, new DecodeConfig(DecodeConfig.Method.STATIC, 16, 4, 16, 1, 0.5, 0,
+                false, c), 0))).get(0);
+        assertThat(r.stats().nfe()).isEqualTo(16);
+        positions[c.ordinal()] = r.stats().positionsComputed();
+      }
+      // none: 16 full forwards of 26 positions; prefix: per block one full + 3 forwards of the block and
+      // after (16, 12, 8, 4); dual: per block one full + 3 forwards of the 4 block positions (LLaDA, offset 0)
+      assertThat(positions[0]).isEqualTo(16 * 26);
+      assertThat(positions[1]).isEqualTo(4 * 26 + 3 * (16 + 12 + 8 + 4));
+      assertThat(positions[2]).isEqualTo(4 * 26 + 4 * 3 * 4);
+    }
   }
 
   @Test
