@@ -8,6 +8,7 @@ import dev.freedave.decode.DecodeConfig;
 import dev.freedave.decode.DecodeRequest;
 import dev.freedave.decode.DecodeResult;
 import dev.freedave.decode.DecodeScheduler;
+import dev.freedave.model.CacheMode;
 import dev.freedave.model.DefaultModel;
 import dev.freedave.model.LlamaFamilyModel;
 import dev.freedave.text.PromptFile;
@@ -54,6 +55,14 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--max-seqs", defaultValue = "64", description = "max sequences per forward") int maxSeqs;
 
+  @Option(names = "--cache", defaultValue = "none", description = "none, prefix or dual: the KV cache of every"
+      + " decoder in the main table and JSON")
+  String cache;
+
+  @Option(names = "--cache-sweep", defaultValue = "true", negatable = true, description = "also run static and"
+      + " FreeDave under none / prefix / dual and measure the verification cost")
+  boolean cacheSweep;
+
   @Option(names = "--repeat", defaultValue = "1", description = "repeat the prompt list to lengthen the run")
   int repeat;
 
@@ -88,13 +97,18 @@ final class BenchCommand implements Callable<Integer> {
       }
       System.out.printf("bench: model=%s rows=%d gen_length=%d block_length=%d threshold=%s batch=%d%n", dir,
           ids.size(), genLength, blockLength, threshold, batch);
+      CacheMode mainCache = CacheMode.parse(cache);
       List<DecodeConfig> configs = new ArrayList<>();
-      configs.add(DecodeConfig.of(DecodeConfig.Method.STATIC, genLength, blockLength, 1, threshold));
-      configs.add(DecodeConfig.of(DecodeConfig.Method.THRESHOLD, genLength, blockLength, 1, threshold));
+      configs.add(DecodeConfig.of(DecodeConfig.Method.STATIC, genLength, blockLength, 1, threshold).withCache(mainCache));
+      configs.add(DecodeConfig.of(DecodeConfig.Method.THRESHOLD, genLength, blockLength, 1, threshold)
+          .withCache(mainCache));
       for (int k : ks) {
-        configs.add(DecodeConfig.of(DecodeConfig.Method.FREEDAVE, genLength, blockLength, k, threshold));
+        configs.add(DecodeConfig.of(DecodeConfig.Method.FREEDAVE, genLength, blockLength, k, threshold)
+            .withCache(mainCache));
       }
-      configs.add(DecodeConfig.of(DecodeConfig.Method.FREEDAVE_PP, genLength, blockLength, kReport, threshold));
+      configs.add(DecodeConfig.of(DecodeConfig.Method.FREEDAVE_PP, genLength, blockLength, kReport, threshold)
+          .withCache(mainCache));
+      System.out.println("cache: " + mainCache.label());
 
       // warm-up: JIT and libtorch's first-call costs stay out of the timings
       decode(lm, ids.subList(0, 1), configs.get(0), 1, new AtomicLong(), new AtomicLong());
@@ -105,6 +119,11 @@ final class BenchCommand implements Callable<Integer> {
       printTable(modes);
 
       Map<String, Object> json = summary(modes.get("batch1"));
+      json.put("cache", mainCache.label());
+      if (cacheSweep) {
+        json.put("cache_sweep", cacheSweep(lm, ids));
+        json.put("verify_cost", CacheCost.measure(lm, ids.get(0).length, genLength, blockLength, List.of(1, 2, 4, 8, 16)));
+      }
       Map<String, Object> batched = summary(modes.get("batched"));
       batched.put("batch_size", batch);
       json.put("batched", batched);
@@ -117,6 +136,57 @@ final class BenchCommand implements Callable<Integer> {
       System.out.println(gson.toJson(json));
     }
     return 0;
+  }
+
+  /**
+   * Static and FreeDave (each K) under every cache policy, batch 1 and batched: wall time, positions
+   * computed per token, and how often cached static decoding equals cache-free static decoding.
+   */
+  private List<Map<String, Object>> cacheSweep(LlamaFamilyModel lm, List<int[]> ids) {
+    System.out.println();
+    System.out.printf("%-8s %-6s %-9s %3s %6s %9s %10s %8s %10s %14s%n", "mode", "cache", "decoder", "K", "exact",
+        "mean_nfe", "pos/token", "wall_s", "wall_ratio", "static=nocache");
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (int rows : new int[] {1, batch}) {
+      String mode = rows == 1 ? "batch1" : "batched";
+      List<DecodeResult> reference = null;
+      for (CacheMode c : CacheMode.values()) {
+        List<DecodeConfig> cfgs = new ArrayList<>();
+        cfgs.add(DecodeConfig.of(DecodeConfig.Method.STATIC, genLength, blockLength, 1, threshold).withCache(c));
+        for (int k : ks) {
+          cfgs.add(DecodeConfig.of(DecodeConfig.Method.FREEDAVE, genLength, blockLength, k, threshold).withCache(c));
+        }
+        List<DecodeResult> cachedStatic = decode(lm, ids, cfgs.get(0), rows, new AtomicLong(), new AtomicLong());
+        if (c == CacheMode.NONE) {
+          reference = cachedStatic;
+        }
+        int same = 0;
+        for (int i = 0; i < ids.size(); i++) {
+          same += Arrays.equals(cachedStatic.get(i).tokens(), reference.get(i).tokens()) ? 1 : 0;
+        }
+        double staticMatch = (double) same / ids.size();
+        List<Run> runs = measure(lm, ids, cfgs, rows, mode);
+        for (Run r : runs) {
+          double ratio = runs.get(0).wallS() / r.wallS();
+          System.out.printf("%-8s %-6s %-9s %3s %6.3f %9.2f %10.1f %8.3f %10.2f %14.3f%n", mode, c.label(),
+              r.decoder(), r.k() == 0 ? "-" : Integer.toString(r.k()), r.exactMatch(), (double) r.nfe() / r.rows(),
+              (double) r.positions() / r.tokens(), r.wallS(), ratio, staticMatch);
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("mode", mode);
+          m.put("cache", c.label());
+          m.put("decoder", r.decoder());
+          m.put("k", r.k());
+          m.put("exact_match", r.exactMatch());
+          m.put("nfe", r.nfe());
+          m.put("positions_per_token", (double) r.positions() / r.tokens());
+          m.put("wall_s", r.wallS());
+          m.put("wall_ratio_vs_static_same_cache", ratio);
+          m.put("static_exact_match_vs_no_cache", staticMatch);
+          out.add(m);
+        }
+      }
+    }
+    return out;
   }
 
   private List<Run> measure(LlamaFamilyModel lm, List<int[]> ids, List<DecodeConfig> configs, int rowsInFlight,

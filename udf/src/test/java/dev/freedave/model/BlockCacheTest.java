@@ -81,4 +81,48 @@ class BlockCacheTest {
       caches.forEach(BlockCache::close);
     }
   }
+
+  /**
+   * After a block token is committed, a cached forward is an approximation (the frozen keys predate
+   * the commit); it must still track the change: closer to the fresh full forward than the stale
+   * prediction from before the commit is.
+   */
+  @ParameterizedTest
+  @CsvSource({"LLADA,PREFIX", "LLADA,DUAL", "QWEN2,PREFIX", "QWEN2,DUAL"})
+  void cachedForwardTracksACommittedToken(ModelConfig.Family family, CacheMode mode) throws Exception {
+    TinyModels.Spec spec = family == ModelConfig.Family.LLADA ? TinyModels.Spec.llada(5) : TinyModels.Spec.qwen2(5);
+    try (LlamaFamilyModel model = LlamaFamilyModel.load(TinyModels.write(tmp.resolve("m"), spec), DataType.FLOAT32,
+        Device.cpu()); NDManager m = model.newScope()) {
+      int len = 16;
+      int qs = 8;
+      int qe = 12;
+      long[] s0 = new long[len];
+      Random r = new Random(2);
+      for (int j = 0; j < len; j++) {
+        s0[j] = j < qs ? 4 + r.nextInt(60) : TinyModels.MASK;
+      }
+      long[] s1 = s0.clone();
+      s1[qs + 1] = 17;
+      int q = mode == CacheMode.PREFIX ? len - qs : qe - qs;
+      long[] out = new long[q];
+      long[] fullIdx = new long[q];
+      for (int j = 0; j < q; j++) {
+        out[j] = j;
+        fullIdx[j] = qs + j;
+      }
+      List<BlockCache> caches = new ArrayList<>();
+      float[] before = model.logitsFillingCache(m.create(s0, new Shape(1, len)), null,
+          m.create(fullIdx, new Shape(1, q)), new int[] {len}, new int[] {qs}, new int[] {qe}, mode, caches)
+          .toFloatArray();
+      float[] fresh = model.logits(m.create(s1, new Shape(1, len)), null, null, m.create(fullIdx, new Shape(1, q)))
+          .toFloatArray();
+      float[] cached = model.logitsWithCache(caches, m.create(Arrays.copyOfRange(s1, qs, qs + q), new Shape(1, q)),
+          null, m.create(out, new Shape(1, q))).toFloatArray();
+      float stale = GoldenParityTest.maxAbsDiff(before, fresh);
+      float approx = GoldenParityTest.maxAbsDiff(cached, fresh);
+      assertThat(stale).isGreaterThan(1e-3f);
+      assertThat(approx).isLessThan(stale);
+      caches.forEach(BlockCache::close);
+    }
+  }
 }
