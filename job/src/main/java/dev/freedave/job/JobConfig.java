@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigResolveOptions;
 import dev.freedave.batch.ChatTemplate;
 import dev.freedave.decode.DecodeConfig;
+import dev.freedave.model.CacheMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,7 +80,8 @@ record JobConfig(String master, String modelDir, String dtype, String modelId, S
           d.hasPath("draft-steps") ? d.getInt("draft-steps") : 8,
           d.hasPath("threshold") ? d.getDouble("threshold") : 0.9,
           d.hasPath("temperature") ? d.getDouble("temperature") : 0.0,
-          !d.hasPath("eos-early-exit") || d.getBoolean("eos-early-exit"));
+          !d.hasPath("eos-early-exit") || d.getBoolean("eos-early-exit"),
+          CacheMode.parse(d.hasPath("cache") ? d.getString("cache") : "none"));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("decoder config " + d.root().render(
           com.typesafe.config.ConfigRenderOptions.concise()) + ": " + e.getMessage(), e);

@@ -65,6 +65,7 @@ record RunSummary(long rows, long errors, long malformedLines, Map<String, Integ
       m.put("block_length", d.blockLength());
       m.put("gen_length", d.genLength());
       m.put("threshold", d.method().thresholdBased() ? d.threshold() : null);
+      m.put("cache", d.cache().label());
       m.put("config_hash", hash);
       m.put("rows", rowsOut);
       m.put("errors", err);
@@ -100,13 +101,13 @@ record RunSummary(long rows, long errors, long malformedLines, Map<String, Integ
   String table() {
     StringBuilder b = new StringBuilder();
     b.append(String.format(Locale.ROOT, "rows=%d errors=%d malformed_lines=%d%n%n", rows, errors, malformedLines));
-    b.append("| decoder | K | block | gen | tau | rows | errors | mean_nfe | mean_static_steps | nfe_speedup | tpf "
+    b.append("| decoder | K | block | gen | tau | cache | rows | errors | mean_nfe | mean_static_steps | nfe_speedup | tpf "
         + "| tokens/s | accuracy | exact_match |\n");
-    b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (Map<String, Object> c : configs) {
-      b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+      b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
           c.get("decoder"), str(c.get("draft_steps")), c.get("block_length"), c.get("gen_length"),
-          str(c.get("threshold")), c.get("rows"), c.get("errors"), num(c.get("mean_nfe")),
+          str(c.get("threshold")), c.get("cache"), c.get("rows"), c.get("errors"), num(c.get("mean_nfe")),
           num(c.get("mean_static_steps")), num(c.get("nfe_speedup")), num(c.get("tpf")), num(c.get("tokens_per_s")),
           num(c.get("accuracy")), num(c.get("exact_match"))));
     }

@@ -76,6 +76,9 @@ class GenerateJobTest {
     assertThat(ok.where("match_static = false").count()).isZero();
     assertThat(ok.where("decoder = 'static' and nfe != static_steps").count()).isZero();
     assertThat(ok.where("size(completion_token_ids) != gen_length").count()).isZero();
+    // the FreeDave config runs with the dual cache, and its audit with the same cache
+    assertThat(ok.where("decoder = 'freedave' and cache != 'dual'").count()).isZero();
+    assertThat(ok.where("decoder = 'static' and cache != 'none'").count()).isZero();
     assertThat(ok.where("correct is null").count()).isZero();
 
     Dataset<Row> bad = d.where("error is not null");

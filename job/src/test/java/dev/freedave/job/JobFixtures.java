@@ -15,7 +15,7 @@ import org.apache.spark.sql.SparkSession;
 /** A tiny model, a prompt file with good and bad rows, and helpers the job tests share. */
 final class JobFixtures {
   static final int GOOD = 10;
-  static final String SWEEP = "[{decoder = freedave, draft-steps = 4, block-length = 4, gen-length = 8},"
+  static final String SWEEP = "[{decoder = freedave, draft-steps = 4, block-length = 4, gen-length = 8, cache = dual},"
       + " {decoder = static, block-length = 8, gen-length = 8}]";
 
   final Path model;

@@ -28,7 +28,8 @@ public record GenerateSettings(String modelDir, String dtype, String modelId, Ch
   public String configHash(DecodeConfig c) {
     String key = String.join("|", modelId, template.name(), c.method().label, Integer.toString(c.draftSteps()),
         Integer.toString(c.blockLength()), Integer.toString(c.genLength()), Integer.toString(c.steps()),
-        Double.toString(c.threshold()), Double.toString(c.temperature()), Boolean.toString(c.eosEarlyExit()));
+        Double.toString(c.threshold()), Double.toString(c.temperature()), Boolean.toString(c.eosEarlyExit()),
+        c.cache().label());
     try {
       byte[] d = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
       return "cfg-" + HexFormat.of().formatHex(d, 0, 6); // never all digits: partition discovery keeps it a string

@@ -13,6 +13,7 @@ public record OutputRow(
     int blockLength,
     int genLength,
     Double threshold,
+    String cache,
     int nfe,
     int staticSteps,
     double tpf,

@@ -111,14 +111,14 @@ public final class PartitionGenerator {
     String completion = codec.decode(answer);
     Boolean correct = in.answer() == null ? null : AnswerCheck.correct(completion, in.answer());
     return new OutputRow(in.id(), in.prompt(), completion, tokens, r.finishReason().label, null, c.method().label,
-        draftSteps(c), c.blockLength(), c.genLength(), threshold(c), r.stats().nfe(),
+        draftSteps(c), c.blockLength(), c.genLength(), threshold(c), c.cache().label(), r.stats().nfe(),
         r.stats().staticSteps(), r.stats().tpf(), r.stats().acceptedHist(), r.stats().positionsComputed(),
         r.stats().decodeMs(), promptTokens, answer.length, match, correct, settings.modelId(), hash);
   }
 
   private OutputRow error(InputRow in, DecodeConfig c, String hash, String error, int promptTokens) {
     return new OutputRow(in.id(), in.prompt(), null, new int[0], DecodeResult.FinishReason.ERROR.label, error,
-        c.method().label, draftSteps(c), c.blockLength(), c.genLength(), threshold(c), 0,
+        c.method().label, draftSteps(c), c.blockLength(), c.genLength(), threshold(c), c.cache().label(), 0,
         0, 0, new int[0], 0, 0, promptTokens, 0, null, null, settings.modelId(), hash);
   }
 

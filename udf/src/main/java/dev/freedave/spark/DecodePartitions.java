@@ -50,6 +50,7 @@ public final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
       DataTypes.createStructField("block_length", DataTypes.IntegerType, false),
       DataTypes.createStructField("gen_length", DataTypes.IntegerType, false),
       DataTypes.createStructField("threshold", DataTypes.DoubleType, true),
+      DataTypes.createStructField("cache", DataTypes.StringType, false),
       DataTypes.createStructField("nfe", DataTypes.IntegerType, false),
       DataTypes.createStructField("static_steps", DataTypes.IntegerType, false),
       DataTypes.createStructField("tpf", DataTypes.DoubleType, false),
@@ -127,7 +128,7 @@ public final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
   static Row toRow(OutputRow o) {
     // Spark's Row encoder wants Java arrays (not Lists) for array columns
     return RowFactory.create(o.id(), o.prompt(), o.completion(), boxed(o.completionTokenIds()), o.finishReason(),
-        o.error(), o.decoder(), o.draftSteps(), o.blockLength(), o.genLength(), o.threshold(), o.nfe(),
+        o.error(), o.decoder(), o.draftSteps(), o.blockLength(), o.genLength(), o.threshold(), o.cache(), o.nfe(),
         o.staticSteps(), o.tpf(), boxed(o.acceptedHist()), o.positionsComputed(), o.decodeMs(), o.promptTokens(),
         o.genTokens(), o.matchStatic(), o.correct(), o.modelId(), o.configHash());
   }
