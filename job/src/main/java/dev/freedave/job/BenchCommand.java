@@ -39,9 +39,9 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--device", defaultValue = "cpu") String device;
 
-  @Option(names = "--gen-length", defaultValue = "32") int genLength;
+  @Option(names = "--gen-length", defaultValue = "64") int genLength;
 
-  @Option(names = "--block-length", defaultValue = "8") int blockLength;
+  @Option(names = "--block-length", defaultValue = "16") int blockLength;
 
   @Option(names = "--k", split = ",", defaultValue = "2,4,8", description = "FreeDave draft steps to run")
   List<Integer> ks;

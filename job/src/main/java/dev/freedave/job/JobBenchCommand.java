@@ -40,9 +40,9 @@ final class JobBenchCommand implements Callable<Integer> {
 
   @Option(names = "--draft-steps", defaultValue = "8") int k;
 
-  @Option(names = "--gen-length", defaultValue = "32") int gen;
+  @Option(names = "--gen-length", defaultValue = "64") int gen;
 
-  @Option(names = "--block-length", defaultValue = "8") int block;
+  @Option(names = "--block-length", defaultValue = "16") int block;
 
   @Option(names = "--rows-in-flight", defaultValue = "8") int rowsInFlight;
 

@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "freedave 0.1.0",
     description = "Lossless parallel decoding of diffusion language models.",
-    subcommands = {GenerateCommand.class, BenchCommand.class, JobBenchCommand.class, LogitsCommand.class,
+    subcommands = {GenerateCommand.class, BenchCommand.class, JobBenchCommand.class, DemoDataCommand.class,
+        LogitsCommand.class,
         TinyModelCommand.class,
         LatencyCommand.class})
 public final class Main {

@@ -13,7 +13,9 @@ public final class AnswerCheck {
 
   private AnswerCheck() {}
 
-  public static String extract(String completion) {
+  public static String extract(String text) {
+    // word-level tokenizers decode "46" as "4 6": join digit runs first
+    String completion = text.replaceAll("(?<=\\d) (?=\\d)", "");
     int mark = completion.lastIndexOf("####");
     if (mark >= 0) {
       String tail = completion.substring(mark + 4).trim();

@@ -92,6 +92,11 @@ public final class Npy {
     write(file, "<f4", shape, body.array());
   }
 
+  /** Unsigned bytes ({@code |u1}): compact token ids for vocabularies under 256. */
+  public static void writeBytes(Path file, long[] shape, byte[] data) throws IOException {
+    write(file, "|u1", shape, data);
+  }
+
   public static void writeLongs(Path file, long[] shape, long[] data) throws IOException {
     ByteBuffer body = ByteBuffer.allocate(data.length * 8).order(ByteOrder.LITTLE_ENDIAN);
     body.asLongBuffer().put(data);

@@ -8,13 +8,16 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /**
- * The model the tools use when none is named: a folder packaged on the classpath under
- * {@code freedave/default-model/} if the build has one (copied out once, since safetensors are
- * memory-mapped from disk), else a seeded random checkpoint written on first use.
+ * The model the tools use when none is named: the trained arithmetic demo model packaged on the
+ * classpath under {@code freedave/default-model/} (copied out once, since safetensors are
+ * memory-mapped from disk; see TRAINING.json there for how it was made), else a seeded random
+ * checkpoint written on first use.
  */
 public final class DefaultModel {
   static final String RESOURCE = "freedave/default-model/";
-  private static final String[] FILES = {"config.json", "model.safetensors", "tokenizer.json"};
+  private static final String[] FILES = {"config.json", "model.safetensors", "tokenizer.json", "TRAINING.json"};
+  /** Bumped whenever the packaged weights change, so a stale extracted copy is never reused. */
+  static final String VERSION = "arith-v1";
   /** The random stand-in: LLaDA naming, 4 layers, small enough for 2 CPU cores. */
   static final TinyModels.Spec STAND_IN = TinyModels.Spec.llada(20261127).withSize(64, 64, 4, 4, 4, 128);
 
@@ -25,7 +28,7 @@ public final class DefaultModel {
     try {
       ClassLoader cl = DefaultModel.class.getClassLoader();
       if (cl.getResource(RESOURCE + "config.json") != null) {
-        Path dir = cacheRoot.resolve("freedave-default-model");
+        Path dir = cacheRoot.resolve("freedave-default-model-" + VERSION);
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {
           Path tmp = Files.createTempDirectory(cacheRoot, "default-model");
           for (String f : FILES) {
@@ -35,7 +38,11 @@ public final class DefaultModel {
               }
             }
           }
-          Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+          try {
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+          } catch (java.nio.file.FileAlreadyExistsException raced) {
+            // another JVM extracted the same version first
+          }
         }
         return dir;
       }
