@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import dev.freedave.batch.AnswerCheck;
 import dev.freedave.decode.DecodeConfig;
 import dev.freedave.decode.DecodeRequest;
 import dev.freedave.decode.DecodeResult;
@@ -63,12 +64,20 @@ final class BenchCommand implements Callable<Integer> {
       + " FreeDave under none / prefix / dual and measure the verification cost")
   boolean cacheSweep;
 
+  @Option(names = "--modes", split = ",", defaultValue = "batch1,batched", description = "batch1 and/or batched")
+  List<String> modeNames;
+
+  @Option(names = "--limit", defaultValue = "0", description = "use only the first N prompts (0 = all)") int limit;
+
   @Option(names = "--repeat", defaultValue = "1", description = "repeat the prompt list to lengthen the run")
   int repeat;
 
+  private List<String> answers;
+  private TextCodec codec;
+
   /** One decoder run's measurements. */
   record Run(String mode, String decoder, int k, int rows, double exactMatch, long nfe, long staticSteps,
-      long tokens, long positions, double wallS, double forwardS, long forwards) {
+      long tokens, long positions, double wallS, double forwardS, long forwards, Double accuracy) {
     double tokensPerS() {
       return tokens / wallS;
     }
@@ -82,6 +91,9 @@ final class BenchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Path dir = model != null ? model : DefaultModel.resolve();
     List<PromptFile.Prompt> list = prompts != null ? PromptFile.read(prompts) : PromptFile.samples();
+    if (limit > 0 && list.size() > limit) {
+      list = list.subList(0, limit);
+    }
     if (!ks.contains(kReport)) {
       ks = new ArrayList<>(ks);
       ks.add(kReport);
@@ -90,11 +102,14 @@ final class BenchCommand implements Callable<Integer> {
     try (LlamaFamilyModel lm = LlamaFamilyModel.load(dir, type, Device.fromName(device));
         TextCodec codec = TextCodec.load(dir)) {
       List<int[]> ids = new ArrayList<>();
+      answers = new ArrayList<>();
       for (int r = 0; r < repeat; r++) {
         for (PromptFile.Prompt p : list) {
           ids.add(codec.encode(p.text()));
+          answers.add(p.answer());
         }
       }
+      this.codec = codec;
       System.out.printf("bench: model=%s rows=%d gen_length=%d block_length=%d threshold=%s batch=%d%n", dir,
           ids.size(), genLength, blockLength, threshold, batch);
       CacheMode mainCache = CacheMode.parse(cache);
@@ -114,19 +129,26 @@ final class BenchCommand implements Callable<Integer> {
       decode(lm, ids.subList(0, 1), configs.get(0), 1, new AtomicLong(), new AtomicLong());
 
       Map<String, List<Run>> modes = new LinkedHashMap<>();
-      modes.put("batch1", measure(lm, ids, configs, 1, "batch1"));
-      modes.put("batched", measure(lm, ids, configs, batch, "batched"));
+      for (String mode : modeNames) {
+        switch (mode) {
+          case "batch1" -> modes.put(mode, measure(lm, ids, configs, 1, mode));
+          case "batched" -> modes.put(mode, measure(lm, ids, configs, batch, mode));
+          default -> throw new IllegalArgumentException("--modes takes batch1 and/or batched, got " + mode);
+        }
+      }
       printTable(modes);
 
-      Map<String, Object> json = summary(modes.get("batch1"));
+      Map<String, Object> json = modes.containsKey("batch1") ? summary(modes.get("batch1")) : new LinkedHashMap<>();
       json.put("cache", mainCache.label());
       if (cacheSweep) {
         json.put("cache_sweep", cacheSweep(lm, ids));
         json.put("verify_cost", CacheCost.measure(lm, ids.get(0).length, genLength, blockLength, List.of(1, 2, 4, 8, 16)));
       }
-      Map<String, Object> batched = summary(modes.get("batched"));
-      batched.put("batch_size", batch);
-      json.put("batched", batched);
+      if (modes.containsKey("batched")) {
+        Map<String, Object> batched = summary(modes.get("batched"));
+        batched.put("batch_size", batch);
+        json.put("batched", batched);
+      }
       json.put("rows", ids.size());
       json.put("k", kReport);
       json.put("gen_length", genLength);
@@ -208,6 +230,8 @@ final class BenchCommand implements Callable<Integer> {
       // FreeDave is judged against static, FreeDave++ against threshold decoding
       List<DecodeResult> ref = cfg.method() == DecodeConfig.Method.FREEDAVE_PP ? thresholdOut : staticOut;
       int same = 0;
+      int correct = 0;
+      int judged = 0;
       long nfe = 0;
       long steps = 0;
       long tokens = 0;
@@ -218,15 +242,29 @@ final class BenchCommand implements Callable<Integer> {
           throw new IllegalStateException("row " + i + " failed: " + r.error());
         }
         same += Arrays.equals(r.tokens(), ref.get(i).tokens()) ? 1 : 0;
+        if (answers.get(i) != null) {
+          judged++;
+          correct += AnswerCheck.correct(completion(r.tokens(), lm), answers.get(i)) ? 1 : 0;
+        }
         nfe += r.stats().nfe();
         steps += r.stats().staticSteps();
         tokens += r.stats().tokensDecoded();
         positions += r.stats().positionsComputed();
       }
       runs.add(new Run(mode, cfg.method().label, cfg.method().drafts() ? cfg.draftSteps() : 0, out.size(),
-          (double) same / out.size(), nfe, steps, tokens, positions, wall, forwardNanos.get() / 1e9, forwards.get()));
+          (double) same / out.size(), nfe, steps, tokens, positions, wall, forwardNanos.get() / 1e9, forwards.get(),
+          judged == 0 ? null : (double) correct / judged));
     }
     return runs;
+  }
+
+  /** The answer text: tokens up to the first end token. */
+  private String completion(int[] tokens, LlamaFamilyModel lm) {
+    int end = 0;
+    while (end < tokens.length && !lm.spec().isEnd(tokens[end])) {
+      end++;
+    }
+    return codec.decode(Arrays.copyOf(tokens, end));
   }
 
   private List<DecodeResult> decode(LlamaFamilyModel lm, List<int[]> ids, DecodeConfig cfg, int rowsInFlight,
@@ -242,13 +280,15 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   private static void printTable(Map<String, List<Run>> modes) {
-    System.out.printf("%-8s %-11s %3s %6s %9s %9s %6s %10s %8s %9s %10s %9s%n", "mode", "decoder", "K", "exact",
-        "mean_nfe", "nfe_ratio", "tpf", "pos/token", "wall_s", "tokens/s", "wall_ratio", "fwd_share");
+    System.out.printf("%-8s %-11s %3s %6s %8s %9s %9s %6s %10s %8s %9s %10s %9s%n", "mode", "decoder", "K", "exact",
+        "accuracy", "mean_nfe", "nfe_ratio", "tpf", "pos/token", "wall_s", "tokens/s", "wall_ratio", "fwd_share");
     for (List<Run> runs : modes.values()) {
       Run base = runs.get(0);
       for (Run r : runs) {
-        System.out.printf("%-8s %-11s %3s %6.3f %9.2f %9.2f %6.2f %10.1f %8.3f %9.1f %10.2f %9.2f%n", r.mode(),
-            r.decoder(), r.k() == 0 ? "-" : Integer.toString(r.k()), r.exactMatch(), (double) r.nfe() / r.rows(),
+        System.out.printf("%-8s %-11s %3s %6.3f %8s %9.2f %9.2f %6.2f %10.1f %8.3f %9.1f %10.2f %9.2f%n", r.mode(),
+            r.decoder(), r.k() == 0 ? "-" : Integer.toString(r.k()), r.exactMatch(),
+            r.accuracy() == null ? "-" : String.format(java.util.Locale.ROOT, "%.3f", r.accuracy()),
+            (double) r.nfe() / r.rows(),
             (double) base.nfe() / r.nfe(), r.tpf(), (double) r.positions() / r.tokens(), r.wallS(), r.tokensPerS(),
             base.wallS() / r.wallS(), r.forwardS() / r.wallS());
       }
@@ -262,6 +302,8 @@ final class BenchCommand implements Callable<Integer> {
     Run pp = runs.stream().filter(r -> r.decoder().equals("freedave++")).findFirst().orElseThrow();
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("exact_match", fd.exactMatch());
+    m.put("accuracy_static", st.accuracy());
+    m.put("accuracy_freedave", fd.accuracy());
     m.put("nfe_static", st.nfe());
     m.put("nfe_freedave", fd.nfe());
     m.put("nfe_ratio", (double) st.nfe() / fd.nfe());
@@ -278,7 +320,13 @@ final class BenchCommand implements Callable<Integer> {
     List<Map<String, Object>> perK = new ArrayList<>();
     for (Run r : runs) {
       if (r.decoder().equals("freedave")) {
-        perK.add(Map.of("k", r.k(), "nfe", r.nfe(), "wall_s", r.wallS(), "exact_match", r.exactMatch()));
+        Map<String, Object> k = new LinkedHashMap<>();
+        k.put("k", r.k());
+        k.put("nfe", r.nfe());
+        k.put("wall_s", r.wallS());
+        k.put("exact_match", r.exactMatch());
+        k.put("accuracy", r.accuracy());
+        perK.add(k);
       }
     }
     m.put("freedave_by_k", perK);
