@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
     version = "freedave 0.1.0",
     description = "Lossless parallel decoding of diffusion language models.",
     subcommands = {GenerateCommand.class, BenchCommand.class, JobBenchCommand.class, DemoDataCommand.class,
+        TrainDemoCommand.class,
         LogitsCommand.class,
         TinyModelCommand.class,
         LatencyCommand.class})

@@ -70,6 +70,13 @@ public final class Npy {
         b.asLongBuffer().get(v);
         return new Array(descr, shape, v, null);
       }
+      case "|u1" -> {
+        long[] v = new long[(int) n];
+        for (int i = 0; i < n; i++) {
+          v[i] = b.get() & 0xff;
+        }
+        return new Array(descr, shape, v, null);
+      }
       case "<i4" -> {
         long[] v = new long[(int) n];
         for (int i = 0; i < n; i++) {
@@ -82,7 +89,7 @@ public final class Npy {
         b.asFloatBuffer().get(v);
         return new Array(descr, shape, null, v);
       }
-      default -> throw new IOException("unsupported .npy dtype " + descr + " in " + file + " (int64, int32, float32)");
+      default -> throw new IOException("unsupported .npy dtype " + descr + " in " + file + " (int64, int32, uint8, float32)");
     }
   }
 

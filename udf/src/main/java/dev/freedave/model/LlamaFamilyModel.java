@@ -11,9 +11,13 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The Llama-style block family of LLaDA and Dream (Qwen2) written as DJL NDArray ops, with fully
@@ -121,6 +125,70 @@ public final class LlamaFamilyModel implements DiffusionLM {
 
   public ModelConfig config() {
     return config;
+  }
+
+  /**
+   * The trainable tensors, as held in memory (q/k/v and gate/up fused): a trainer marks them for
+   * gradients and updates them in place.
+   */
+  public List<NDArray> parameters() {
+    List<NDArray> p = new ArrayList<>();
+    p.add(embedding);
+    for (Layer l : layers) {
+      p.addAll(Arrays.asList(l.attnNorm(), l.qkv(), l.out(), l.ffnNorm(), l.gateUp(), l.down()));
+      if (l.qkvBias() != null) {
+        p.add(l.qkvBias());
+      }
+    }
+    p.add(finalNorm);
+    if (head != embedding) {
+      p.add(head);
+    }
+    return p;
+  }
+
+  /**
+   * Writes the weights as a checkpoint folder in this model's naming (fused tensors split back),
+   * with its config.json; the caller adds the tokenizer.
+   */
+  public void save(Path dir, SafetensorsReader.DType storage) throws IOException {
+    Files.createDirectories(dir);
+    WeightNames n = new WeightNames(config);
+    long q = (long) config.numHeads() * config.headDim();
+    long kv = (long) config.numKvHeads() * config.headDim();
+    Map<String, SafetensorsWriter.Tensor> out = new LinkedHashMap<>();
+    put(out, n.embedding(), embedding);
+    for (int i = 0; i < layers.size(); i++) {
+      Layer l = layers.get(i);
+      put(out, n.layer(i, WeightNames.Part.ATTN_NORM), l.attnNorm());
+      NDList qkv = l.qkv().split(new long[] {q, q + kv}, 0);
+      put(out, n.layer(i, WeightNames.Part.Q), qkv.get(0));
+      put(out, n.layer(i, WeightNames.Part.K), qkv.get(1));
+      put(out, n.layer(i, WeightNames.Part.V), qkv.get(2));
+      if (l.qkvBias() != null) {
+        NDList b = l.qkvBias().split(new long[] {q, q + kv}, 0);
+        put(out, n.layer(i, WeightNames.Part.Q_BIAS), b.get(0));
+        put(out, n.layer(i, WeightNames.Part.K_BIAS), b.get(1));
+        put(out, n.layer(i, WeightNames.Part.V_BIAS), b.get(2));
+      }
+      put(out, n.layer(i, WeightNames.Part.O), l.out());
+      put(out, n.layer(i, WeightNames.Part.FFN_NORM), l.ffnNorm());
+      NDList gu = l.gateUp().split(2, 0);
+      put(out, n.layer(i, WeightNames.Part.GATE), gu.get(0));
+      put(out, n.layer(i, WeightNames.Part.UP), gu.get(1));
+      put(out, n.layer(i, WeightNames.Part.DOWN), l.down());
+    }
+    put(out, n.finalNorm(), finalNorm);
+    if (!config.tiedEmbeddings()) {
+      put(out, n.head(), head);
+    }
+    SafetensorsWriter.write(dir.resolve("model.safetensors"), out, storage);
+    Files.writeString(dir.resolve("config.json"), TinyModels.configJson(config));
+  }
+
+  private static void put(Map<String, SafetensorsWriter.Tensor> out, String name, NDArray a) {
+    out.put(name, new SafetensorsWriter.Tensor(a.getShape().getShape(),
+        a.stopGradient().toType(DataType.FLOAT32, false).toFloatArray()));
   }
 
   /** The dtype the large matrices are stored and multiplied in. */

@@ -53,13 +53,18 @@ public final class TinyModels {
   private TinyModels() {}
 
   public static Path write(Path dir, Spec s) throws IOException {
+    return write(dir, s, MASK, EOS, tokenizerJson(s.vocab()));
+  }
+
+  /** A random checkpoint for a given tokenizer (its mask and end ids), e.g. a trainer's starting point. */
+  public static Path write(Path dir, Spec s, int maskId, int eosId, String tokenizer) throws IOException {
     Files.createDirectories(dir);
     ModelConfig config = new ModelConfig(s.family(), s.vocab(), s.hidden(), s.layers(), s.heads(), s.kvHeads(),
         s.hidden() / s.heads(), s.ffn(), 1e-5, s.family() == ModelConfig.Family.LLADA ? 500000 : 1000000,
-        s.family() == ModelConfig.Family.QWEN2, false, 512, MASK, List.of(EOS),
+        s.family() == ModelConfig.Family.QWEN2, false, 512, maskId, List.of(eosId),
         s.family() == ModelConfig.Family.LLADA ? 0 : 1);
     Files.writeString(dir.resolve("config.json"), configJson(config), StandardCharsets.UTF_8);
-    Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson(s.vocab()), StandardCharsets.UTF_8);
+    Files.writeString(dir.resolve("tokenizer.json"), tokenizer, StandardCharsets.UTF_8);
 
     Random rnd = new Random(s.seed());
     Map<String, SafetensorsWriter.Tensor> all = new LinkedHashMap<>();
@@ -117,7 +122,7 @@ public final class TinyModels {
     return String.format("model-%05d-of-%05d.safetensors", k + 1, n);
   }
 
-  private static String configJson(ModelConfig c) {
+  static String configJson(ModelConfig c) {
     JsonObject o = new JsonObject();
     if (c.family() == ModelConfig.Family.LLADA) {
       o.addProperty("model_type", "llada");
@@ -149,7 +154,7 @@ public final class TinyModels {
     o.addProperty("rope_theta", c.ropeTheta());
     o.addProperty("mask_token_id", c.maskTokenId());
     o.addProperty("eos_token_id", c.eosTokenIds().get(0));
-    o.addProperty("pad_token_id", PAD);
+    o.addProperty("pad_token_id", c.eosTokenIds().get(0));
     return new GsonBuilder().setPrettyPrinting().create().toJson(o);
   }
 
