@@ -1,8 +1,8 @@
 package dev.freedave.model;
 
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.freedave.text.WordLevelTokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -169,38 +169,7 @@ public final class TinyModels {
     while (words.size() < vocab) {
       words.add("w" + words.size());
     }
-    JsonObject vocabJson = new JsonObject();
-    for (int i = 0; i < vocab; i++) {
-      vocabJson.addProperty(words.get(i), i);
-    }
-    JsonArray added = new JsonArray();
-    for (int i = 0; i <= UNK; i++) {
-      JsonObject t = new JsonObject();
-      t.addProperty("id", i);
-      t.addProperty("content", words.get(i));
-      t.addProperty("single_word", false);
-      t.addProperty("lstrip", false);
-      t.addProperty("rstrip", false);
-      t.addProperty("normalized", false);
-      t.addProperty("special", true);
-      added.add(t);
-    }
-    JsonObject model = new JsonObject();
-    model.addProperty("type", "WordLevel");
-    model.add("vocab", vocabJson);
-    model.addProperty("unk_token", "<unk>");
-    JsonObject pre = new JsonObject();
-    pre.addProperty("type", "Whitespace");
-    JsonObject root = new JsonObject();
-    root.addProperty("version", "1.0");
-    root.add("truncation", null);
-    root.add("padding", null);
-    root.add("added_tokens", added);
-    root.add("normalizer", null);
-    root.add("pre_tokenizer", pre);
-    root.add("post_processor", null);
-    root.add("decoder", null);
-    root.add("model", model);
-    return new GsonBuilder().serializeNulls().setPrettyPrinting().create().toJson(root);
+    return WordLevelTokenizer.json(words.subList(0, vocab), UNK + 1, "<unk>",
+        WordLevelTokenizer.preTokenizer("Whitespace"));
   }
 }

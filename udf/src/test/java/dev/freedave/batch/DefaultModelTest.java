@@ -44,6 +44,13 @@ class DefaultModelTest {
   }
 
   @Test
+  void theEmbeddedTokenizerIsTheOneTheDemoDataIsMadeWith() throws Exception {
+    Path dir = DefaultModel.resolve(tmp);
+    assertThat(com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(dir.resolve("tokenizer.json"))))
+        .isEqualTo(com.google.gson.JsonParser.parseString(dev.freedave.train.DemoTokenizer.json()));
+  }
+
+  @Test
   void answersAreReadFromDigitByDigitText() {
     assertThat(AnswerCheck.correct("1 3 * 2 = 2 6 . #### 2 6", "26")).isTrue();
     assertThat(AnswerCheck.correct("#### 1 0 4", "104")).isTrue();
