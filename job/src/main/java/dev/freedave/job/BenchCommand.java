@@ -60,9 +60,9 @@ final class BenchCommand implements Callable<Integer> {
       + " decoder in the main table and JSON")
   String cache;
 
-  @Option(names = "--cache-sweep", defaultValue = "true", negatable = true, description = "also run static and"
-      + " FreeDave under none / prefix / dual and measure the verification cost")
-  boolean cacheSweep;
+  @Option(names = "--no-cache-sweep", description = "skip running static and FreeDave under none / prefix / dual"
+      + " and measuring the verification cost")
+  boolean noCacheSweep;
 
   @Option(names = "--modes", split = ",", defaultValue = "batch1,batched", description = "batch1 and/or batched")
   List<String> modeNames;
@@ -140,7 +140,7 @@ final class BenchCommand implements Callable<Integer> {
 
       Map<String, Object> json = modes.containsKey("batch1") ? summary(modes.get("batch1")) : new LinkedHashMap<>();
       json.put("cache", mainCache.label());
-      if (cacheSweep) {
+      if (!noCacheSweep) {
         json.put("cache_sweep", cacheSweep(lm, ids));
         json.put("verify_cost", CacheCost.measure(lm, ids.get(0).length, genLength, blockLength, List.of(1, 2, 4, 8, 16)));
       }
