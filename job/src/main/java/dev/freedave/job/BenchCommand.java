@@ -260,11 +260,7 @@ final class BenchCommand implements Callable<Integer> {
 
   /** The answer text: tokens up to the first end token. */
   private String completion(int[] tokens, LlamaFamilyModel lm) {
-    int end = 0;
-    while (end < tokens.length && !lm.spec().isEnd(tokens[end])) {
-      end++;
-    }
-    return codec.decode(Arrays.copyOf(tokens, end));
+    return codec.decode(Arrays.copyOf(tokens, lm.spec().answerLength(tokens)));
   }
 
   private List<DecodeResult> decode(LlamaFamilyModel lm, List<int[]> ids, DecodeConfig cfg, int rowsInFlight,

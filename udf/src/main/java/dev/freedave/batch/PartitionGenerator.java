@@ -103,11 +103,7 @@ public final class PartitionGenerator {
   private OutputRow success(InputRow in, int promptTokens, DecodeConfig c, String hash, DecodeResult r,
       ModelSpec spec, TextCodec codec, Boolean match) {
     int[] tokens = r.tokens();
-    int end = 0;
-    while (end < tokens.length && !spec.isEnd(tokens[end])) {
-      end++;
-    }
-    int[] answer = Arrays.copyOf(tokens, end);
+    int[] answer = Arrays.copyOf(tokens, spec.answerLength(tokens));
     String completion = codec.decode(answer);
     Boolean correct = in.answer() == null ? null : AnswerCheck.correct(completion, in.answer());
     return new OutputRow(in.id(), in.prompt(), completion, tokens, r.finishReason().label, null, c.method().label,

@@ -31,4 +31,13 @@ public record ModelSpec(int vocabSize, int maskTokenId, List<Integer> endTokenId
   public boolean isEnd(int token) {
     return endTokenIds.contains(token);
   }
+
+  /** Index of the first end token in {@code tokens}, or its length: where the answer text stops. */
+  public int answerLength(int[] tokens) {
+    int end = 0;
+    while (end < tokens.length && !isEnd(tokens[end])) {
+      end++;
+    }
+    return end;
+  }
 }
