@@ -65,19 +65,16 @@ final class JobBenchCommand implements Callable<Integer> {
     ExecutorModels.Loaded loaded = ExecutorModels.get(model, "float32", Device.cpu());
     PartitionGenerator gen0 = new PartitionGenerator(settings, loaded);
     long[] forwards = {0};
-    PartitionGenerator.Progress none = new PartitionGenerator.Progress() {
+    PartitionGenerator.Progress countForwards = new PartitionGenerator.Progress() {
       @Override
       public void forward(DecodeScheduler.ForwardEvent e) {
         forwards[0]++;
       }
-
-      @Override
-      public void row(OutputRow r) {}
     };
-    gen0.run(input.subList(0, Math.min(8, rows)), cfg, none); // warm-up
+    gen0.run(input.subList(0, Math.min(8, rows)), cfg, countForwards); // warm-up
     forwards[0] = 0;
     long t0 = System.nanoTime();
-    List<OutputRow> bare = gen0.run(input, cfg, none);
+    List<OutputRow> bare = gen0.run(input, cfg, countForwards);
     double bareS = (System.nanoTime() - t0) / 1e9;
 
     Path dir = Files.createTempDirectory("freedave-bench-job");

@@ -27,11 +27,13 @@ public final class PartitionGenerator {
     this.loaded = loaded;
   }
 
-  /** Counters a caller can forward to Spark accumulators. */
+  /** Counters a caller can forward to Spark accumulators; both default to doing nothing. */
   public interface Progress {
-    void forward(DecodeScheduler.ForwardEvent e);
+    Progress NONE = new Progress() {};
 
-    void row(OutputRow r);
+    default void forward(DecodeScheduler.ForwardEvent e) {}
+
+    default void row(OutputRow r) {}
   }
 
   public List<OutputRow> run(List<InputRow> rows, DecodeConfig config, Progress progress) {

@@ -23,18 +23,11 @@ class DefaultModelTest {
     ExecutorModels.Loaded loaded = ExecutorModels.get(dir.toString(), "float32", Device.cpu());
     PromptFile.Prompt p = PromptFile.samples().get(0);
     GenerateSettings settings = new GenerateSettings(dir.toString(), "float32", "demo", ChatTemplate.NONE, true, 4, 64);
-    PartitionGenerator.Progress none = new PartitionGenerator.Progress() {
-      @Override
-      public void forward(dev.freedave.decode.DecodeScheduler.ForwardEvent e) {}
-
-      @Override
-      public void row(OutputRow r) {}
-    };
     List<InputRow> rows = List.of(new InputRow(p.id(), p.text(), p.answer(), null));
     for (DecodeConfig cfg : List.of(DecodeConfig.of(DecodeConfig.Method.STATIC, 64, 16, 1, 0.9),
         DecodeConfig.of(DecodeConfig.Method.FREEDAVE, 64, 16, 8, 0.9),
         DecodeConfig.of(DecodeConfig.Method.FREEDAVE, 64, 16, 8, 0.9).withCache(CacheMode.DUAL))) {
-      OutputRow r = new PartitionGenerator(settings, loaded).run(rows, cfg, none).get(0);
+      OutputRow r = new PartitionGenerator(settings, loaded).run(rows, cfg, PartitionGenerator.Progress.NONE).get(0);
       assertThat(r.error()).isNull();
       assertThat(r.completion()).as(cfg.label()).contains("####");
       assertThat(r.correct()).as(cfg.label() + ": " + r.completion()).isTrue();
