@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
+import dev.freedave.text.TextCodec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,10 +50,10 @@ public final class LlamaFamilyModel implements DiffusionLM {
   /** cos/sin tables for positions [0, size): [P, headDim] each, angles repeated for both halves. */
   private record Rope(int size, NDArray cos, NDArray sin) {}
 
-  private LlamaFamilyModel(ModelConfig config, NDManager manager, DataType dtype, NDArray embedding,
-      List<Layer> layers, NDArray finalNorm, NDArray head) {
+  private LlamaFamilyModel(ModelConfig config, ModelSpec spec, NDManager manager, DataType dtype,
+      NDArray embedding, List<Layer> layers, NDArray finalNorm, NDArray head) {
     this.config = config;
-    this.spec = config.maskTokenId() >= 0 ? ModelSpec.of(config) : null;
+    this.spec = spec;
     this.manager = manager;
     this.dtype = dtype;
     this.embedding = embedding;
@@ -77,6 +78,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
       throw new IllegalArgumentException("compute dtype must be float32 or float16, got " + dtype);
     }
     ModelConfig config = ModelConfig.read(dir);
+    ModelSpec spec = config.maskTokenId() >= 0 ? ModelSpec.of(config, TextCodec.addedTokens(dir)) : null;
     WeightNames names = new WeightNames(config);
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       ckpt.validate(names.expected());
@@ -89,7 +91,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
         }
         NDArray finalNorm = ckpt.load(manager, names.finalNorm(), DataType.FLOAT32);
         NDArray head = config.tiedEmbeddings() ? embedding : ckpt.load(manager, names.head(), dtype);
-        return new LlamaFamilyModel(config, manager, dtype, embedding, layers, finalNorm, head);
+        return new LlamaFamilyModel(config, spec, manager, dtype, embedding, layers, finalNorm, head);
       } catch (RuntimeException | IOException e) {
         manager.close();
         throw e;

@@ -1,6 +1,9 @@
 package dev.freedave.model;
 
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * What a decoder needs to know about a model besides its forward pass.
@@ -24,8 +27,39 @@ public record ModelSpec(int vocabSize, int maskTokenId, List<Integer> endTokenId
     }
   }
 
+  /** End-of-turn tokens of the chat formats we know: an Instruct model ends its answer with one. */
+  public static final List<String> END_OF_TURN = List.of("<|eot_id|>", "<|im_end|>");
+
+  /** Names the mask token goes by in the tokenizers of LLaDA and Dream. */
+  public static final List<String> MASK_NAMES = List.of("<|mdm_mask|>", "<|mask|>");
+
   public static ModelSpec of(ModelConfig c) {
-    return new ModelSpec(c.vocabSize(), c.maskTokenId(), c.eosTokenIds(), c.predictionOffset(), c.maxSequenceLength());
+    return of(c, Map.of());
+  }
+
+  /**
+   * The config's ids completed by the tokenizer's added tokens: an end-of-turn token
+   * ({@code <|eot_id|>} for LLaDA, {@code <|im_end|>} for Dream) ends an answer like EOS does,
+   * and a tokenizer whose mask token disagrees with config.json is refused before any work.
+   *
+   * @param addedTokens the tokenizer's added tokens, content to id (empty: config ids only)
+   */
+  public static ModelSpec of(ModelConfig c, Map<String, Integer> addedTokens) {
+    for (String name : MASK_NAMES) {
+      Integer id = addedTokens.get(name);
+      if (id != null && c.maskTokenId() >= 0 && id != c.maskTokenId()) {
+        throw new ModelLoadException("config.json says mask_token_id " + c.maskTokenId() + " but the tokenizer's "
+            + name + " is " + id + "; the two files are from different models");
+      }
+    }
+    Set<Integer> ends = new LinkedHashSet<>(c.eosTokenIds());
+    for (String name : END_OF_TURN) {
+      if (addedTokens.containsKey(name)) {
+        ends.add(addedTokens.get(name));
+      }
+    }
+    return new ModelSpec(c.vocabSize(), c.maskTokenId(), List.copyOf(ends), c.predictionOffset(),
+        c.maxSequenceLength());
   }
 
   public boolean isEnd(int token) {

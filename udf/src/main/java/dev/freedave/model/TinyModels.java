@@ -2,6 +2,7 @@ package dev.freedave.model;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
+import dev.freedave.text.ByteLevelBpeJson;
 import dev.freedave.text.WordLevelTokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -58,17 +59,94 @@ public final class TinyModels {
 
   /** A random checkpoint for a given tokenizer (its mask and end ids), e.g. a trainer's starting point. */
   public static Path write(Path dir, Spec s, int maskId, int eosId, String tokenizer) throws IOException {
+    return write(dir, s, maskId, List.of(eosId), Map.of("tokenizer.json", tokenizer), List.of());
+  }
+
+  /**
+   * A tiny model with the special ids and tokenizer files of a real checkpoint family: LLaDA-8B's
+   * vocabulary size, mask/EOS/EOT ids and chat header tokens in a byte-level BPE tokenizer.json, or
+   * Dream-7B's in vocab.json + merges.txt + tokenizer_config.json (no tokenizer.json, as Dream ships).
+   * The end tokens' LM-head rows are scaled up so that random weights emit them now and then,
+   * which exercises end-of-answer handling.
+   */
+  public static Path writeLike(Path dir, RealFamily f, long seed) throws IOException {
+    Spec s = new Spec(f.family, f.vocabSize, 16, 2, 2, f.family == ModelConfig.Family.QWEN2 ? 1 : 2, 32,
+        SafetensorsReader.DType.BF16, 1, seed);
+    Map<String, String> files = new LinkedHashMap<>();
+    List<ByteLevelBpeJson.AddedToken> added = new ArrayList<>();
+    for (Map.Entry<String, Integer> e : f.addedTokens.entrySet()) {
+      added.add(new ByteLevelBpeJson.AddedToken(e.getValue(), e.getKey(), true));
+    }
+    ByteLevelBpeJson.Bpe bpe = ByteLevelBpeJson.wordBpe(SMALL_WORDS, f.firstAddedId);
+    if (f == RealFamily.DREAM_7B) {
+      files.put("vocab.json", new GsonBuilder().disableHtmlEscaping().create().toJson(bpe.vocab()));
+      files.put("merges.txt", "#version: 0.2\n" + String.join("\n", bpe.merges()) + "\n");
+      files.put("tokenizer_config.json", ByteLevelBpeJson.tokenizerConfig(added));
+    } else {
+      files.put("tokenizer.json", ByteLevelBpeJson.build(bpe.vocab(), bpe.merges(), added));
+    }
+    return write(dir, s, f.maskId, f.endIds, files, f.endIds);
+  }
+
+  /** Real checkpoint families whose ids {@link #writeLike} copies (models.md §1, §2, §5). */
+  public enum RealFamily {
+    LLADA_8B(ModelConfig.Family.LLADA, 126464, 126336, List.of(126081, 126348), 126080, orderedMap(
+        "<|startoftext|>", 126080, "<|endoftext|>", 126081, "<|mdm_mask|>", 126336, "<|start_header_id|>", 126346,
+        "<|end_header_id|>", 126347, "<|eot_id|>", 126348)),
+    DREAM_7B(ModelConfig.Family.QWEN2, 152064, 151666, List.of(151643, 151645), 151643, orderedMap(
+        "<|endoftext|>", 151643, "<|im_start|>", 151644, "<|im_end|>", 151645, "<|beginoftext|>", 151665,
+        "<|mask|>", 151666));
+
+    final ModelConfig.Family family;
+    final int vocabSize;
+    final int maskId;
+    /** config.json's eos first, then the end-of-turn token */
+    final List<Integer> endIds;
+    final int firstAddedId;
+    final Map<String, Integer> addedTokens;
+
+    RealFamily(ModelConfig.Family family, int vocabSize, int maskId, List<Integer> endIds, int firstAddedId,
+        Map<String, Integer> addedTokens) {
+      this.family = family;
+      this.vocabSize = vocabSize;
+      this.maskId = maskId;
+      this.endIds = endIds;
+      this.firstAddedId = firstAddedId;
+      this.addedTokens = addedTokens;
+    }
+  }
+
+  private static Map<String, Integer> orderedMap(Object... kv) {
+    Map<String, Integer> m = new LinkedHashMap<>();
+    for (int i = 0; i < kv.length; i += 2) {
+      m.put((String) kv[i], (Integer) kv[i + 1]);
+    }
+    return m;
+  }
+
+  private static final List<String> SMALL_WORDS = List.of("the", "and", "what", "is", "answer", "number", "sum",
+      "hello", "world", "so", "it", "of", "to");
+
+  /**
+   * @param files tokenizer files, name to content
+   * @param boostedRows LM-head rows scaled by 5 (empty: plain random weights)
+   */
+  static Path write(Path dir, Spec s, int maskId, List<Integer> eosIds, Map<String, String> files,
+      List<Integer> boostedRows) throws IOException {
     Files.createDirectories(dir);
     ModelConfig config = new ModelConfig(s.family(), s.vocab(), s.hidden(), s.layers(), s.heads(), s.kvHeads(),
         s.hidden() / s.heads(), s.ffn(), 1e-5, s.family() == ModelConfig.Family.LLADA ? 500000 : 1000000,
-        s.family() == ModelConfig.Family.QWEN2, false, 512, maskId, List.of(eosId),
+        s.family() == ModelConfig.Family.QWEN2, false, 512, maskId, eosIds,
         s.family() == ModelConfig.Family.LLADA ? 0 : 1);
     Files.writeString(dir.resolve("config.json"), configJson(config), StandardCharsets.UTF_8);
-    Files.writeString(dir.resolve("tokenizer.json"), tokenizer, StandardCharsets.UTF_8);
+    for (Map.Entry<String, String> f : files.entrySet()) {
+      Files.writeString(dir.resolve(f.getKey()), f.getValue(), StandardCharsets.UTF_8);
+    }
 
     Random rnd = new Random(s.seed());
     Map<String, SafetensorsWriter.Tensor> all = new LinkedHashMap<>();
-    for (Map.Entry<String, long[]> e : new WeightNames(config).expected().entrySet()) {
+    WeightNames names = new WeightNames(config);
+    for (Map.Entry<String, long[]> e : names.expected().entrySet()) {
       long[] shape = e.getValue();
       int n = 1;
       for (long d : shape) {
@@ -81,9 +159,17 @@ public final class TinyModels {
       for (int i = 0; i < n; i++) {
         data[i] = (float) (norm ? 1.0 + 0.2 * rnd.nextGaussian() : std * rnd.nextGaussian());
       }
-      if (e.getKey().equals(new WeightNames(config).embedding())) {
+      if (e.getKey().equals(names.embedding())) {
         for (int i = 0; i < n; i++) {
           data[i] *= (float) Math.sqrt(shape[1]); // unit-variance embeddings
+        }
+      }
+      if (e.getKey().equals(names.head())) {
+        int d = (int) shape[1];
+        for (int row : boostedRows) {
+          for (int j = 0; j < d; j++) {
+            data[row * d + j] *= 5;
+          }
         }
       }
       all.put(e.getKey(), new SafetensorsWriter.Tensor(shape, data));

@@ -1,0 +1,230 @@
+package dev.freedave.text;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.freedave.model.ModelLoadException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The fast-tokenizer {@code tokenizer.json} of a Qwen2-style byte-level BPE, built from the files a
+ * slow tokenizer ships ({@code vocab.json}, {@code merges.txt}, added tokens in
+ * {@code tokenizer_config.json} / {@code added_tokens.json}). Dream-v0 ships only those (models.md §5),
+ * and DJL's (vocab, merges) constructor makes a bare BPE without the byte-level pre-tokenizer,
+ * normaliser, decoder or added tokens, so the JSON is assembled here: NFC, the Qwen2 pre-split regex
+ * (isolated), byte-level mapping without its own regex, byte-level decoder, BPE with merge ranks.
+ * Ids are checked against transformers' Qwen2Tokenizer by {@code ByteLevelBpeJsonTest}.
+ */
+public final class ByteLevelBpeJson {
+  /** Qwen2's pre-tokenizer split: contractions, letter runs with one leading non-letter, single digits, ... */
+  public static final String QWEN2_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
+      + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+  /** A token outside the BPE vocabulary, matched in raw text before normalisation and splitting. */
+  public record AddedToken(int id, String content, boolean special) {}
+
+  private ByteLevelBpeJson() {}
+
+  /** Whether {@code dir} holds a slow byte-level BPE tokenizer this class can convert. */
+  public static boolean canConvert(Path dir) {
+    return Files.isRegularFile(dir.resolve("vocab.json")) && Files.isRegularFile(dir.resolve("merges.txt"));
+  }
+
+  /** Reads a slow-tokenizer folder and returns the equivalent tokenizer.json text. */
+  public static String fromFolder(Path dir) throws IOException {
+    JsonObject vocab = JsonParser.parseString(Files.readString(dir.resolve("vocab.json"), StandardCharsets.UTF_8))
+        .getAsJsonObject();
+    List<String> merges = readMerges(dir.resolve("merges.txt"));
+    Map<Integer, AddedToken> added = new LinkedHashMap<>();
+    Path addedJson = dir.resolve("added_tokens.json");
+    if (Files.isRegularFile(addedJson)) { // {"content": id}; specialness comes from tokenizer_config below
+      for (Map.Entry<String, JsonElement> e : parse(addedJson).entrySet()) {
+        int id = e.getValue().getAsInt();
+        added.put(id, new AddedToken(id, e.getKey(), true));
+      }
+    }
+    Path config = dir.resolve("tokenizer_config.json");
+    if (Files.isRegularFile(config) && parse(config).has("added_tokens_decoder")) {
+      for (Map.Entry<String, JsonElement> e : parse(config).getAsJsonObject("added_tokens_decoder").entrySet()) {
+        JsonObject t = e.getValue().getAsJsonObject();
+        int id = Integer.parseInt(e.getKey());
+        added.put(id, new AddedToken(id, t.get("content").getAsString(),
+            !t.has("special") || t.get("special").getAsBoolean()));
+      }
+    }
+    Map<String, Integer> v = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonElement> e : vocab.entrySet()) {
+      v.put(e.getKey(), e.getValue().getAsInt());
+    }
+    return build(v, merges, new ArrayList<>(added.values()));
+  }
+
+  /** merges.txt lines "a b" in rank order; the "#version" header and blank lines are not merges. */
+  static List<String> readMerges(Path file) throws IOException {
+    List<String> merges = new ArrayList<>();
+    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i).strip();
+      if (line.isEmpty() || (i == 0 && line.startsWith("#version"))) {
+        continue;
+      }
+      if (line.split(" ").length != 2) {
+        throw new ModelLoadException(file + " line " + (i + 1) + " is not a merge 'a b': " + line);
+      }
+      merges.add(line);
+    }
+    return merges;
+  }
+
+  public static String build(Map<String, Integer> vocab, List<String> merges, List<AddedToken> added) {
+    JsonObject root = new JsonObject();
+    root.addProperty("version", "1.0");
+    root.add("truncation", null);
+    root.add("padding", null);
+    JsonArray addedArray = new JsonArray();
+    List<AddedToken> sorted = new ArrayList<>(added);
+    sorted.sort(Comparator.comparingInt(AddedToken::id));
+    for (AddedToken t : sorted) {
+      JsonObject a = new JsonObject();
+      a.addProperty("id", t.id());
+      a.addProperty("content", t.content());
+      a.addProperty("single_word", false);
+      a.addProperty("lstrip", false);
+      a.addProperty("rstrip", false);
+      a.addProperty("normalized", false);
+      a.addProperty("special", t.special());
+      addedArray.add(a);
+    }
+    root.add("added_tokens", addedArray);
+    JsonObject nfc = new JsonObject();
+    nfc.addProperty("type", "NFC");
+    root.add("normalizer", nfc);
+
+    JsonObject split = new JsonObject();
+    split.addProperty("type", "Split");
+    JsonObject pattern = new JsonObject();
+    pattern.addProperty("Regex", QWEN2_SPLIT);
+    split.add("pattern", pattern);
+    split.addProperty("behavior", "Isolated");
+    split.addProperty("invert", false);
+    JsonArray pre = new JsonArray();
+    pre.add(split);
+    pre.add(byteLevel("ByteLevel"));
+    JsonObject sequence = new JsonObject();
+    sequence.addProperty("type", "Sequence");
+    sequence.add("pretokenizers", pre);
+    root.add("pre_tokenizer", sequence);
+    root.add("post_processor", byteLevel("ByteLevel"));
+    root.add("decoder", byteLevel("ByteLevel"));
+
+    JsonObject model = new JsonObject();
+    model.addProperty("type", "BPE");
+    model.add("dropout", null);
+    model.add("unk_token", null);
+    model.addProperty("continuing_subword_prefix", "");
+    model.addProperty("end_of_word_suffix", "");
+    model.addProperty("fuse_unk", false);
+    model.addProperty("byte_fallback", false);
+    model.addProperty("ignore_merges", false);
+    JsonObject v = new JsonObject();
+    vocab.entrySet().stream().sorted(Map.Entry.comparingByValue()).forEach(e -> v.addProperty(e.getKey(), e.getValue()));
+    model.add("vocab", v);
+    JsonArray m = new JsonArray();
+    merges.forEach(m::add);
+    model.add("merges", m);
+    root.add("model", model);
+    return new GsonBuilder().serializeNulls().disableHtmlEscaping().create().toJson(root);
+  }
+
+  /** A vocabulary and its merges, in rank order. */
+  public record Bpe(Map<String, Integer> vocab, List<String> merges) {}
+
+  /**
+   * A small byte-level BPE for synthetic checkpoints: the 256 byte symbols, merges that build each of
+   * {@code words} with and without a leading space, and unreachable fillers up to {@code size} ids so
+   * that added tokens can sit at a real model's ids.
+   */
+  public static Bpe wordBpe(List<String> words, int size) {
+    Map<String, Integer> vocab = new LinkedHashMap<>();
+    String[] symbol = byteSymbols();
+    for (String sym : symbol) {
+      vocab.put(sym, vocab.size());
+    }
+    List<String> merges = new ArrayList<>();
+    for (String word : words) {
+      for (String form : List.of(word, " " + word)) {
+        StringBuilder mapped = new StringBuilder();
+        for (byte b : form.getBytes(StandardCharsets.UTF_8)) {
+          mapped.append(symbol[b & 0xff]);
+        }
+        String left = mapped.substring(0, 1);
+        for (int i = 1; i < mapped.length(); i++) {
+          String right = mapped.substring(i, i + 1);
+          if (!vocab.containsKey(left + right)) {
+            merges.add(left + " " + right);
+            vocab.put(left + right, vocab.size());
+          }
+          left = left + right;
+        }
+      }
+    }
+    while (vocab.size() < size) {
+      vocab.put("<unused_" + vocab.size() + ">", vocab.size());
+    }
+    return new Bpe(vocab, merges);
+  }
+
+  /** GPT-2's byte → printable character map that byte-level BPE vocabularies are written in. */
+  static String[] byteSymbols() {
+    String[] out = new String[256];
+    int extra = 0;
+    for (int b = 0; b < 256; b++) {
+      boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      out[b] = String.valueOf((char) (printable ? b : 256 + extra++));
+    }
+    return out;
+  }
+
+  /** A slow tokenizer's tokenizer_config.json listing the added tokens, as Dream ships it. */
+  public static String tokenizerConfig(List<AddedToken> added) {
+    JsonObject decoder = new JsonObject();
+    for (AddedToken t : added) {
+      JsonObject a = new JsonObject();
+      a.addProperty("content", t.content());
+      a.addProperty("lstrip", false);
+      a.addProperty("normalized", false);
+      a.addProperty("rstrip", false);
+      a.addProperty("single_word", false);
+      a.addProperty("special", t.special());
+      decoder.add(Integer.toString(t.id()), a);
+    }
+    JsonObject root = new JsonObject();
+    root.add("added_tokens_decoder", decoder);
+    root.addProperty("tokenizer_class", "Qwen2Tokenizer");
+    root.addProperty("clean_up_tokenization_spaces", false);
+    return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(root);
+  }
+
+  private static JsonObject byteLevel(String type) {
+    JsonObject b = new JsonObject();
+    b.addProperty("type", type);
+    b.addProperty("add_prefix_space", false);
+    b.addProperty("trim_offsets", false);
+    b.addProperty("use_regex", false);
+    return b;
+  }
+
+  private static JsonObject parse(Path file) throws IOException {
+    return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
+  }
+}
