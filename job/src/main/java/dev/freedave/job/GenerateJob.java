@@ -9,10 +9,8 @@ import static org.apache.spark.sql.functions.sha2;
 import dev.freedave.batch.ExecutorModels;
 import dev.freedave.batch.GenerateSettings;
 import dev.freedave.decode.DecodeConfig;
-import dev.freedave.model.Checkpoint;
-import dev.freedave.model.ModelConfig;
+import dev.freedave.model.DiffusionModels;
 import dev.freedave.model.ModelLoadException;
-import dev.freedave.model.WeightNames;
 import dev.freedave.spark.DecodePartitions;
 import dev.freedave.text.PromptFile;
 import dev.freedave.text.TextCodec;
@@ -102,14 +100,9 @@ final class GenerateJob {
   private static String validateModel(String modelDir, JobConfig cfg) throws IOException {
     Path dir = ExecutorModels.resolve(modelDir);
     try {
-      ModelConfig mc = ModelConfig.read(dir);
-      try (Checkpoint ckpt = Checkpoint.open(dir)) {
-        ckpt.validate(new WeightNames(mc).expected());
-      }
-      if (mc.maskTokenId() < 0) {
-        throw new ModelLoadException("config.json of " + dir + " names no mask_token_id");
-      }
+      DiffusionModels.validate(dir);
       try (TextCodec codec = TextCodec.load(dir)) {
+        cfg.template().validate(codec);
         codec.encode("probe");
       }
       if (!List.of("float32", "fp32", "float16", "fp16").contains(cfg.dtype().toLowerCase(Locale.ROOT))) {

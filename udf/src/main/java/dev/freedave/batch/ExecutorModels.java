@@ -3,7 +3,8 @@ package dev.freedave.batch;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import dev.freedave.model.DefaultModel;
-import dev.freedave.model.LlamaFamilyModel;
+import dev.freedave.model.DiffusionLM;
+import dev.freedave.model.DiffusionModels;
 import dev.freedave.text.TextCodec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,7 +23,7 @@ public final class ExecutorModels {
   private static final AtomicInteger LOADS = new AtomicInteger();
 
   /** A model and its tokenizer, alive until the JVM exits. */
-  public record Loaded(LlamaFamilyModel model, TextCodec codec) {}
+  public record Loaded(DiffusionLM model, TextCodec codec) {}
 
   private ExecutorModels() {}
 
@@ -41,7 +42,7 @@ public final class ExecutorModels {
         LOADS.incrementAndGet();
         DataType type = dtype.equalsIgnoreCase("float16") || dtype.equalsIgnoreCase("fp16") ? DataType.FLOAT16
             : DataType.FLOAT32;
-        return new Loaded(LlamaFamilyModel.load(path, type, device), TextCodec.load(path));
+        return new Loaded(DiffusionModels.load(path, type, device), TextCodec.load(path));
       } catch (IOException e) {
         throw new UncheckedIOException("cannot load model " + dir, e);
       }

@@ -78,7 +78,8 @@ public final class LlamaFamilyModel implements DiffusionLM {
       throw new IllegalArgumentException("compute dtype must be float32 or float16, got " + dtype);
     }
     ModelConfig config = ModelConfig.read(dir);
-    ModelSpec spec = config.maskTokenId() >= 0 ? ModelSpec.of(config, TextCodec.addedTokens(dir)) : null;
+    ModelSpec spec = config.maskTokenId() >= 0
+        ? ModelSpec.of(config).withAddedTokens(TextCodec.addedTokens(dir)) : null;
     WeightNames names = new WeightNames(config);
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       ckpt.validate(names.expected());

@@ -34,32 +34,31 @@ public record ModelSpec(int vocabSize, int maskTokenId, List<Integer> endTokenId
   public static final List<String> MASK_NAMES = List.of("<|mdm_mask|>", "<|mask|>");
 
   public static ModelSpec of(ModelConfig c) {
-    return of(c, Map.of());
+    return new ModelSpec(c.vocabSize(), c.maskTokenId(), c.eosTokenIds(), c.predictionOffset(), c.maxSequenceLength());
   }
 
   /**
-   * The config's ids completed by the tokenizer's added tokens: an end-of-turn token
-   * ({@code <|eot_id|>} for LLaDA, {@code <|im_end|>} for Dream) ends an answer like EOS does,
-   * and a tokenizer whose mask token disagrees with config.json is refused before any work.
+   * These ids completed by the tokenizer's added tokens: an end-of-turn token ({@code <|eot_id|>} for
+   * LLaDA, {@code <|im_end|>} for Dream) ends an answer like EOS does, and a tokenizer whose mask
+   * token disagrees with the model's is refused before any work.
    *
-   * @param addedTokens the tokenizer's added tokens, content to id (empty: config ids only)
+   * @param addedTokens the tokenizer's added tokens, content to id (empty: nothing changes)
    */
-  public static ModelSpec of(ModelConfig c, Map<String, Integer> addedTokens) {
+  public ModelSpec withAddedTokens(Map<String, Integer> addedTokens) {
     for (String name : MASK_NAMES) {
       Integer id = addedTokens.get(name);
-      if (id != null && c.maskTokenId() >= 0 && id != c.maskTokenId()) {
-        throw new ModelLoadException("config.json says mask_token_id " + c.maskTokenId() + " but the tokenizer's "
-            + name + " is " + id + "; the two files are from different models");
+      if (id != null && id != maskTokenId) {
+        throw new ModelLoadException("the model's mask_token_id is " + maskTokenId + " but the tokenizer's " + name
+            + " is " + id + "; config and tokenizer are from different models");
       }
     }
-    Set<Integer> ends = new LinkedHashSet<>(c.eosTokenIds());
+    Set<Integer> ends = new LinkedHashSet<>(endTokenIds);
     for (String name : END_OF_TURN) {
       if (addedTokens.containsKey(name)) {
         ends.add(addedTokens.get(name));
       }
     }
-    return new ModelSpec(c.vocabSize(), c.maskTokenId(), List.copyOf(ends), c.predictionOffset(),
-        c.maxSequenceLength());
+    return new ModelSpec(vocabSize, maskTokenId, List.copyOf(ends), predictionOffset, maxSequenceLength);
   }
 
   public boolean isEnd(int token) {

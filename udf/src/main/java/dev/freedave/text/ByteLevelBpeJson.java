@@ -136,8 +136,23 @@ public final class ByteLevelBpeJson {
     model.addProperty("fuse_unk", false);
     model.addProperty("byte_fallback", false);
     model.addProperty("ignore_merges", false);
+    // Added tokens also go into the model vocabulary at their ids: tokenizers assigns an added token
+    // that the model does not know the next free id, which is wrong wherever the ids have gaps
+    // (LLaDA's 126080.., a fine-tune's extra tokens). BPE never produces these entries (no merges).
+    Map<String, Integer> full = new LinkedHashMap<>(vocab);
+    Map<Integer, String> byId = new java.util.HashMap<>();
+    vocab.forEach((tok, id) -> byId.put(id, tok));
+    for (AddedToken t : sorted) {
+      Integer known = full.get(t.content());
+      String holder = byId.get(t.id());
+      if ((known != null && known != t.id()) || (holder != null && !holder.equals(t.content()))) {
+        throw new ModelLoadException("added token " + t.content() + " has id " + t.id() + " but the vocabulary gives "
+            + (known != null ? t.content() + " id " + known : "id " + t.id() + " to " + holder));
+      }
+      full.put(t.content(), t.id());
+    }
     JsonObject v = new JsonObject();
-    vocab.entrySet().stream().sorted(Map.Entry.comparingByValue()).forEach(e -> v.addProperty(e.getKey(), e.getValue()));
+    full.entrySet().stream().sorted(Map.Entry.comparingByValue()).forEach(e -> v.addProperty(e.getKey(), e.getValue()));
     model.add("vocab", v);
     JsonArray m = new JsonArray();
     merges.forEach(m::add);

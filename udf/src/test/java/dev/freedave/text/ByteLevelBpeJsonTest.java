@@ -17,6 +17,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -64,9 +66,24 @@ class ByteLevelBpeJsonTest {
     assertThat(wrong).as("strings whose ids differ from transformers").isEmpty();
   }
 
+  @ParameterizedTest
+  @EnumSource(TinyModels.RealFamily.class)
+  void everyAddedTokenEncodesToItsOwnIdEvenWhereIdsHaveGaps(TinyModels.RealFamily family, @TempDir Path tmp)
+      throws Exception {
+    Path dir = TinyModels.writeLike(tmp.resolve("m"), family, 1);
+    try (TextCodec codec = TextCodec.load(dir)) {
+      for (var e : TextCodec.addedTokens(dir).entrySet()) {
+        assertThat(codec.encode(e.getKey())).as(e.getKey()).containsExactly(e.getValue());
+      }
+    }
+  }
+
   @Test
   void addedTokensAreSingleIdsAndLookAlikesAreNot() throws Exception {
     try (TextCodec codec = TextCodec.load(FIXTURE)) {
+      for (var e : TextCodec.addedTokens(FIXTURE).entrySet()) {
+        assertThat(codec.encode(e.getKey())).as(e.getKey()).containsExactly(e.getValue());
+      }
       int imEnd = codec.addedTokenId("<|im_end|>");
       assertThat(codec.encode("a<|im_end|>b")).contains(imEnd).hasSize(3);
       assertThat(codec.encode("<|not_a_special|>")).doesNotContain(imEnd).hasSizeGreaterThan(3);
@@ -86,7 +103,7 @@ class ByteLevelBpeJsonTest {
       assertThat(ids[ids.length - 1]).isEqualTo(151645);
       assertThat(codec.decode(ids, true)).isEqualTo("user\nhello world");
     }
-    ModelSpec spec = ModelSpec.of(ModelConfig.read(dir), TextCodec.addedTokens(dir));
+    ModelSpec spec = ModelSpec.of(ModelConfig.read(dir)).withAddedTokens(TextCodec.addedTokens(dir));
     assertThat(spec.maskTokenId()).isEqualTo(151666);
     assertThat(spec.endTokenIds()).containsExactly(151643, 151645);
     assertThat(spec.predictionOffset()).isEqualTo(1);
@@ -97,7 +114,7 @@ class ByteLevelBpeJsonTest {
     Path dir = TinyModels.writeLike(tmp.resolve("llada"), TinyModels.RealFamily.LLADA_8B, 1);
     String config = Files.readString(dir.resolve("config.json")).replace("126336", "126335");
     Files.writeString(dir.resolve("config.json"), config);
-    assertThatThrownBy(() -> ModelSpec.of(ModelConfig.read(dir), TextCodec.addedTokens(dir)))
+    assertThatThrownBy(() -> ModelSpec.of(ModelConfig.read(dir)).withAddedTokens(TextCodec.addedTokens(dir)))
         .isInstanceOf(ModelLoadException.class).hasMessageContaining("<|mdm_mask|> is 126336");
   }
 

@@ -1,0 +1,93 @@
+package dev.freedave.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import dev.freedave.decode.DecodeConfig;
+import dev.freedave.decode.DecodeRequest;
+import dev.freedave.decode.DecodeResult;
+import dev.freedave.decode.DecodeScheduler;
+import dev.freedave.io.Npy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * TorchScript exports (notebooks/export_torchscript.py, torch 2.11) of tiny random HF models in both
+ * namings, run through DJL's libtorch: same logits as the scripted module gave in Python, same
+ * logits as the same weights loaded natively, and the same decoded tokens for static and FreeDave.
+ */
+class TorchScriptModelTest {
+  static Path fixture(String kind) {
+    return Path.of("src/test/resources/torchscript", kind);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"llada", "dream"})
+  void logitsMatchPythonAndTheNativeLoad(String kind) throws Exception {
+    Path dir = fixture(kind);
+    Npy.Array ids = Npy.read(dir.resolve("ids.npy"));
+    Npy.Array mask = Npy.read(dir.resolve("mask.npy"));
+    try (DiffusionLM ts = DiffusionModels.load(dir, DataType.FLOAT32, Device.cpu());
+        LlamaFamilyModel nat = LlamaFamilyModel.load(dir, DataType.FLOAT32, Device.cpu())) {
+      assertThat(ts).isInstanceOf(TorchScriptModel.class);
+      assertThat(ts.spec().predictionOffset()).isEqualTo(kind.equals("dream") ? 1 : 0);
+      assertThat(ts.spec()).isEqualTo(nat.spec());
+      float[] fromTs = GoldenParityTest.run(ts, ids, mask);
+      assertThat(GoldenParityTest.maxAbsDiff(fromTs, Npy.read(dir.resolve("logits.npy")).floats())).isLessThan(1e-4f);
+      assertThat(GoldenParityTest.maxAbsDiff(fromTs, GoldenParityTest.run(nat, ids, mask))).isLessThan(1e-4f);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"llada", "dream"})
+  void decodesTheSameTokensAsTheNativeModel(String kind) throws Exception {
+    Path dir = fixture(kind);
+    Random r = new Random(11);
+    List<DecodeRequest> stat = new ArrayList<>();
+    List<DecodeRequest> fd = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      int[] p = new int[2 + r.nextInt(8)];
+      for (int j = 0; j < p.length; j++) {
+        p[j] = 3 + r.nextInt(61); // no EOS (1) or mask (2)
+      }
+      DecodeConfig c = new DecodeConfig(DecodeConfig.Method.STATIC, 16, 8, 16, 4, 0.9, 0, false);
+      stat.add(new DecodeRequest("r" + i, p, c, i));
+      fd.add(new DecodeRequest("r" + i, p, c.withMethod(DecodeConfig.Method.FREEDAVE), i));
+    }
+    try (DiffusionLM ts = DiffusionModels.load(dir, DataType.FLOAT32, Device.cpu());
+        LlamaFamilyModel nat = LlamaFamilyModel.load(dir, DataType.FLOAT32, Device.cpu())) {
+      List<DecodeResult> nativeStatic = new DecodeScheduler(nat, 4, 64).decodeAll(stat);
+      List<DecodeResult> tsStatic = new DecodeScheduler(ts, 4, 64).decodeAll(stat);
+      List<DecodeResult> tsFreeDave = new DecodeScheduler(ts, 4, 64).decodeAll(fd);
+      int fewer = 0;
+      for (int i = 0; i < stat.size(); i++) {
+        assertThat(tsStatic.get(i).error()).isNull();
+        assertThat(tsStatic.get(i).tokens()).as("row %d static, TorchScript vs native", i)
+            .containsExactly(nativeStatic.get(i).tokens());
+        assertThat(tsFreeDave.get(i).tokens()).as("row %d FreeDave vs static", i)
+            .containsExactly(tsStatic.get(i).tokens());
+        fewer += tsFreeDave.get(i).stats().nfe() < tsStatic.get(i).stats().nfe() ? 1 : 0;
+      }
+      assertThat(fewer).as("rows where FreeDave saved forwards").isPositive();
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void aMissingModuleFileFailsBeforeAnyWork(@TempDir Path tmp) throws Exception {
+    Files.writeString(tmp.resolve(TorchScriptModel.SPEC_FILE), "{\"model_type\": \"llada\", \"vocab_size\": 64}");
+    assertThatThrownBy(() -> DiffusionModels.validate(tmp)).isInstanceOf(ModelLoadException.class)
+        .hasMessageContaining("model.pt");
+    Files.writeString(tmp.resolve(TorchScriptModel.SPEC_FILE), "{\"model_type\": \"gpt2\", \"vocab_size\": 64}");
+    Files.writeString(tmp.resolve("model.pt"), "not a module");
+    assertThatThrownBy(() -> DiffusionModels.validate(tmp)).isInstanceOf(ModelLoadException.class)
+        .hasMessageContaining("llada or Dream");
+  }
+}
