@@ -59,17 +59,17 @@ public final class TinyModels {
 
   /** A random checkpoint for a given tokenizer (its mask and end ids), e.g. a trainer's starting point. */
   public static Path write(Path dir, Spec s, int maskId, int eosId, String tokenizer) throws IOException {
-    return write(dir, s, maskId, List.of(eosId), Map.of("tokenizer.json", tokenizer), List.of());
+    return write(dir, s, maskId, List.of(eosId), Map.of("tokenizer.json", tokenizer), List.of(), 1);
   }
 
   /**
    * A tiny model with the special ids and tokenizer files of a real checkpoint family: LLaDA-8B's
    * vocabulary size, mask/EOS/EOT ids and chat header tokens in a byte-level BPE tokenizer.json, or
    * Dream-7B's in vocab.json + merges.txt + tokenizer_config.json (no tokenizer.json, as Dream ships).
-   * The end tokens' LM-head rows are scaled up so that random weights emit them now and then,
-   * which exercises end-of-answer handling.
+   * The end tokens' LM-head rows are scaled by {@code endBoost} so that random weights emit them now
+   * and then, which exercises end-of-answer handling (1 = plain random weights).
    */
-  public static Path writeLike(Path dir, RealFamily f, long seed) throws IOException {
+  public static Path writeLike(Path dir, RealFamily f, long seed, float endBoost) throws IOException {
     Spec s = new Spec(f.family, f.vocabSize, 16, 2, 2, f.family == ModelConfig.Family.QWEN2 ? 1 : 2, 32,
         SafetensorsReader.DType.BF16, 1, seed);
     Map<String, String> files = new LinkedHashMap<>();
@@ -85,7 +85,7 @@ public final class TinyModels {
     } else {
       files.put("tokenizer.json", ByteLevelBpeJson.build(bpe.vocab(), bpe.merges(), added));
     }
-    return write(dir, s, f.maskId, f.endIds, files, f.endIds);
+    return write(dir, s, f.maskId, f.endIds, files, f.endIds, endBoost);
   }
 
   /** Real checkpoint families whose ids {@link #writeLike} copies (models.md §1, §2, §5). */
@@ -129,10 +129,10 @@ public final class TinyModels {
 
   /**
    * @param files tokenizer files, name to content
-   * @param boostedRows LM-head rows scaled by 5 (empty: plain random weights)
+   * @param boostedRows LM-head rows scaled by {@code boost}
    */
   static Path write(Path dir, Spec s, int maskId, List<Integer> eosIds, Map<String, String> files,
-      List<Integer> boostedRows) throws IOException {
+      List<Integer> boostedRows, float boost) throws IOException {
     Files.createDirectories(dir);
     ModelConfig config = new ModelConfig(s.family(), s.vocab(), s.hidden(), s.layers(), s.heads(), s.kvHeads(),
         s.hidden() / s.heads(), s.ffn(), 1e-5, s.family() == ModelConfig.Family.LLADA ? 500000 : 1000000,
@@ -168,7 +168,7 @@ public final class TinyModels {
         int d = (int) shape[1];
         for (int row : boostedRows) {
           for (int j = 0; j < d; j++) {
-            data[row * d + j] *= 5;
+            data[row * d + j] *= boost;
           }
         }
       }

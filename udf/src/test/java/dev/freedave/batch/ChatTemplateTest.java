@@ -33,8 +33,8 @@ class ChatTemplateTest {
 
   @Test
   void templatesNeedTheirSpecialTokensInTheTokenizer(@TempDir Path tmp) throws Exception {
-    Path llada = TinyModels.writeLike(tmp.resolve("llada"), TinyModels.RealFamily.LLADA_8B, 1);
-    Path dream = TinyModels.writeLike(tmp.resolve("dream"), TinyModels.RealFamily.DREAM_7B, 1);
+    Path llada = TinyModels.writeLike(tmp.resolve("llada"), TinyModels.RealFamily.LLADA_8B, 1, 1);
+    Path dream = TinyModels.writeLike(tmp.resolve("dream"), TinyModels.RealFamily.DREAM_7B, 1, 1);
     try (TextCodec l = TextCodec.load(llada); TextCodec d = TextCodec.load(dream)) {
       ChatTemplate.LLADA.validate(l);
       ChatTemplate.CHATML.validate(d);

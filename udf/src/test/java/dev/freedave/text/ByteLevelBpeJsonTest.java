@@ -70,7 +70,7 @@ class ByteLevelBpeJsonTest {
   @EnumSource(TinyModels.RealFamily.class)
   void everyAddedTokenEncodesToItsOwnIdEvenWhereIdsHaveGaps(TinyModels.RealFamily family, @TempDir Path tmp)
       throws Exception {
-    Path dir = TinyModels.writeLike(tmp.resolve("m"), family, 1);
+    Path dir = TinyModels.writeLike(tmp.resolve("m"), family, 1, 1);
     try (TextCodec codec = TextCodec.load(dir)) {
       for (var e : TextCodec.addedTokens(dir).entrySet()) {
         assertThat(codec.encode(e.getKey())).as(e.getKey()).containsExactly(e.getValue());
@@ -93,7 +93,7 @@ class ByteLevelBpeJsonTest {
 
   @Test
   void dreamIdsComeFromTheFolderAndEndTheAnswer(@TempDir Path tmp) throws Exception {
-    Path dir = TinyModels.writeLike(tmp.resolve("dream"), TinyModels.RealFamily.DREAM_7B, 1);
+    Path dir = TinyModels.writeLike(tmp.resolve("dream"), TinyModels.RealFamily.DREAM_7B, 1, 1);
     assertThat(dir.resolve("tokenizer.json")).doesNotExist();
     try (TextCodec codec = TextCodec.load(dir)) {
       assertThat(codec.addedTokenId("<|im_end|>")).isEqualTo(151645);
@@ -111,7 +111,7 @@ class ByteLevelBpeJsonTest {
 
   @Test
   void aTokenizerWhoseMaskDisagreesWithConfigIsRefused(@TempDir Path tmp) throws Exception {
-    Path dir = TinyModels.writeLike(tmp.resolve("llada"), TinyModels.RealFamily.LLADA_8B, 1);
+    Path dir = TinyModels.writeLike(tmp.resolve("llada"), TinyModels.RealFamily.LLADA_8B, 1, 1);
     String config = Files.readString(dir.resolve("config.json")).replace("126336", "126335");
     Files.writeString(dir.resolve("config.json"), config);
     assertThatThrownBy(() -> ModelSpec.of(ModelConfig.read(dir)).withAddedTokens(TextCodec.addedTokens(dir)))

@@ -1,0 +1,110 @@
+package dev.freedave.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.freedave.batch.ChatTemplate;
+import dev.freedave.model.TinyModels;
+import dev.freedave.text.TextCodec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The job on tiny random checkpoints that carry the real models' ids and tokenizer formats: LLaDA-8B
+ * (vocabulary 126464, mask 126336, EOS 126081, EOT 126348, tokenizer.json, LLaDA chat template) and
+ * Dream-7B (vocabulary 152064, mask 151666, <|im_end|> 151645, prediction offset 1, vocab.json +
+ * merges.txt only, ChatML). End tokens are made likely (TinyModels.writeLike), so answers stop at them.
+ */
+class RealCheckpointJobTest {
+  static SparkSession spark;
+  @TempDir static Path tmp;
+
+  @BeforeAll
+  static void setUp() {
+    spark = SparkSession.builder().master("local[2]").appName("real-ids").config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2").getOrCreate();
+  }
+
+  @AfterAll
+  static void tearDown() {
+    spark.stop();
+  }
+
+  @ParameterizedTest
+  @EnumSource(TinyModels.RealFamily.class)
+  void specialTokensTemplatesAndEndTokensEndToEnd(TinyModels.RealFamily family) throws Exception {
+    boolean llada = family == TinyModels.RealFamily.LLADA_8B;
+    Path dir = tmp.resolve(family.name());
+    Path model = TinyModels.writeLike(dir.resolve("model"), family, 3, llada ? 10 : 2.5f);
+    ChatTemplate template = llada ? ChatTemplate.LLADA : ChatTemplate.CHATML;
+    List<String> prompts = List.of("hello world", " what is the answer ", "the sum of 3 and 4",
+        "so what is it", "number 42\nand 7", "hello");
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < prompts.size(); i++) {
+      lines.add("{\"id\": \"p" + i + "\", \"prompt\": " + new com.google.gson.Gson().toJson(prompts.get(i)) + "}");
+    }
+    Path input = Files.write(dir.resolve("prompts.jsonl"), lines, StandardCharsets.UTF_8);
+    Path out = dir.resolve("out");
+    Map<String, String> o = new LinkedHashMap<>();
+    o.put("model.dir", model.toString());
+    o.put("input.path", input.toString());
+    o.put("input.chat-template", llada ? "llada" : "chatml");
+    o.put("output.path", out.toString());
+    o.put("partitions", "2");
+    o.put("audit-static", "true");
+    o.put("progress-interval-s", "0");
+    o.put("decoders", "[{decoder = static, block-length = 16, gen-length = 32},"
+        + " {decoder = freedave, draft-steps = 4, block-length = 16, gen-length = 32}]");
+    RunSummary s = GenerateJob.run(spark, JobConfig.load(null, o));
+    assertThat(s.errors()).isZero();
+
+    int mask = llada ? 126336 : 151666;
+    int eos = llada ? 126081 : 151643;
+    int endOfTurn = llada ? 126348 : 151645;
+    List<Row> rows = spark.read().parquet(out.toString()).collectAsList();
+    assertThat(rows).hasSize(2 * prompts.size());
+    int stoppedAtEndOfTurn = 0;
+    try (TextCodec codec = TextCodec.load(model)) {
+      for (Row r : rows) {
+        String prompt = r.getAs("prompt");
+        int[] templated = codec.encode(template.apply(prompt));
+        assertThat((int) r.getAs("prompt_tokens")).isEqualTo(templated.length);
+        // the template's specials are single ids, as many as the template writes
+        Map<Integer, Integer> expected = llada ? Map.of(126080, 1, 126346, 2, 126347, 2, 126348, 1)
+            : Map.of(151644, 3, 151645, 2);
+        expected.forEach((id, n) -> assertThat(java.util.Arrays.stream(templated).filter(t -> t == id).count())
+            .as("occurrences of %d", id).isEqualTo((long) n));
+        assertThat(templated[0]).isEqualTo(llada ? 126080 : 151644);
+        int[] tokens = toInts(r.getList(r.fieldIndex("completion_token_ids")));
+        assertThat(tokens).hasSize(32).doesNotContain(mask);
+        int firstEnd = 0;
+        while (firstEnd < tokens.length && !Set.of(eos, endOfTurn).contains(tokens[firstEnd])) {
+          firstEnd++;
+        }
+        assertThat((int) r.getAs("gen_tokens")).as("answer stops at the first EOS or end-of-turn").isEqualTo(firstEnd);
+        assertThat((String) r.getAs("completion")).isEqualTo(codec.decode(java.util.Arrays.copyOf(tokens, firstEnd)));
+        assertThat((Boolean) r.getAs("match_static")).isTrue();
+        if (firstEnd < tokens.length && tokens[firstEnd] == endOfTurn) {
+          stoppedAtEndOfTurn++;
+        }
+      }
+    }
+    assertThat(stoppedAtEndOfTurn).as("rows whose answer ends at the end-of-turn token").isPositive();
+  }
+
+  private static int[] toInts(List<Object> l) {
+    return l.stream().mapToInt(x -> (Integer) x).toArray();
+  }
+}
