@@ -2,7 +2,7 @@
 # Kubernetes: one GPU per executor pod (nvidia.com/gpu), the image holds Java 17, Spark 4.1, libtorch
 # (LIBTORCH_DIR inside the image) and the model folder (or a mounted volume).
 # Usage: K8S_MASTER=k8s://https://api:6443 IMAGE=registry/freedave:0.1 EXECUTORS=4 \
-#          submit-scripts/spark-submit-k8s.sh --config conf/gpu-cluster.conf --output s3a://bucket/out
+#          submit-scripts/spark-submit-k8s.sh --config conf/llada-8b-instruct.conf --output s3a://bucket/out
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 exec spark-submit --master "${K8S_MASTER:?set K8S_MASTER=k8s://https://host:port}" --deploy-mode cluster \

@@ -3,7 +3,7 @@
 #   spark.worker.resource.gpu.amount=<GPUs per node>
 #   spark.worker.resource.gpu.discoveryScript=/path/to/submit-scripts/gpu-discovery.sh
 # Usage: MASTER=spark://host:7077 EXECUTORS=4 submit-scripts/spark-submit-standalone.sh \
-#          --config conf/gpu-cluster.conf --input hdfs:///prompts.jsonl --output hdfs:///out
+#          --config conf/llada-8b-instruct.conf --input hdfs:///prompts.jsonl --output hdfs:///out
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 exec spark-submit --master "${MASTER:?set MASTER=spark://host:7077}" --deploy-mode client \

@@ -2,7 +2,7 @@
 # YARN with GPU scheduling (yarn.io/gpu enabled in the NodeManagers; Spark maps it to "gpu").
 # The model folder must be readable on every node (a shared mount, or ship it with --archives
 # model.tgz#model and pass --model ./model).
-# Usage: EXECUTORS=8 submit-scripts/spark-submit-yarn.sh --config conf/gpu-cluster.conf --output hdfs:///out
+# Usage: EXECUTORS=8 submit-scripts/spark-submit-yarn.sh --config conf/llada-8b-instruct.conf --output hdfs:///out
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 exec spark-submit --master yarn --deploy-mode "${DEPLOY_MODE:-cluster}" \

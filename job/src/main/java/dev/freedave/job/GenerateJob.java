@@ -9,8 +9,10 @@ import static org.apache.spark.sql.functions.sha2;
 import dev.freedave.batch.ExecutorModels;
 import dev.freedave.batch.GenerateSettings;
 import dev.freedave.decode.DecodeConfig;
+import dev.freedave.model.CacheMode;
 import dev.freedave.model.DiffusionModels;
 import dev.freedave.model.ModelLoadException;
+import dev.freedave.model.TorchScriptModel;
 import dev.freedave.spark.DecodePartitions;
 import dev.freedave.text.PromptFile;
 import dev.freedave.text.TextCodec;
@@ -47,7 +49,7 @@ final class GenerateJob {
     }
     String modelDir = cfg.modelDir().isBlank() ? ExecutorModels.DEFAULT : cfg.modelDir();
     String modelId = validateModel(modelDir, cfg);
-    GenerateSettings settings = new GenerateSettings(modelDir, cfg.dtype(), modelId, cfg.template(),
+    GenerateSettings settings = new GenerateSettings(modelDir, cfg.dtype(), cfg.device(), modelId, cfg.template(),
         cfg.auditStatic(), cfg.maxRowsInFlight(), cfg.maxSequencesPerForward());
     // config hashes like "cfg-1a2b" must stay strings when Spark reads the output back
     spark.conf().set("spark.sql.sources.partitionColumnTypeInference.enabled", "false");
@@ -101,6 +103,14 @@ final class GenerateJob {
     Path dir = ExecutorModels.resolve(modelDir);
     try {
       DiffusionModels.validate(dir);
+      if (TorchScriptModel.isTorchScriptFolder(dir)) {
+        for (DecodeConfig d : cfg.decoders()) {
+          if (d.cache() != CacheMode.NONE) {
+            throw new ModelLoadException("a TorchScript model has no block cache: decoder " + d.label()
+                + " asks for cache = " + d.cache().label() + "; use cache = none");
+          }
+        }
+      }
       try (TextCodec codec = TextCodec.load(dir)) {
         cfg.template().validate(codec);
         codec.encode("probe");

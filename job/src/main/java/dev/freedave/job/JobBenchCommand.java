@@ -58,7 +58,7 @@ final class JobBenchCommand implements Callable<Integer> {
       lines.add(gson.toJson(Map.of("id", "r" + i, "prompt", p.text(), "answer", p.answer())));
     }
     DecodeConfig cfg = DecodeConfig.of(DecodeConfig.Method.parse(decoder), gen, block, k, 0.9);
-    GenerateSettings settings = new GenerateSettings(model, "float32", "bench", ChatTemplate.NONE, false,
+    GenerateSettings settings = new GenerateSettings(model, "float32", "auto", "bench", ChatTemplate.NONE, false,
         rowsInFlight, 64);
 
     // the bare loop: one scheduler over every row, in this JVM, no Spark

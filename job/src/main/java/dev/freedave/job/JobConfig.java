@@ -19,7 +19,7 @@ import java.util.Map;
  * overrides ({@code key=value} paths under {@code freedave}). Every value is checked here, on the
  * driver, so a bad config fails before any task runs.
  */
-record JobConfig(String master, String modelDir, String dtype, String modelId, String inputPath, String inputFormat,
+record JobConfig(String master, String modelDir, String dtype, String device, String modelId, String inputPath, String inputFormat,
     String idColumn, String promptColumn, String answerColumn, String seedColumn, ChatTemplate template,
     String outputPath, int partitions, int maxRowsInFlight, int maxSequencesPerForward, boolean auditStatic,
     int progressIntervalS, List<DecodeConfig> decoders) {
@@ -64,6 +64,7 @@ record JobConfig(String master, String modelDir, String dtype, String modelId, S
       throw new IllegalArgumentException("partitions must be >= 0 and batching limits >= 1");
     }
     return new JobConfig(f.getString("master"), f.getString("model.dir"), f.getString("model.dtype"),
+        f.getString("model.device"),
         f.getString("model.id"), f.getString("input.path"), f.getString("input.format"),
         f.getString("input.id-column"), f.getString("input.prompt-column"), f.getString("input.answer-column"),
         f.getString("input.seed-column"), ChatTemplate.parse(f.getString("input.chat-template")),

@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
         TrainDemoCommand.class,
         LogitsCommand.class,
         TinyModelCommand.class,
-        LatencyCommand.class})
+        LatencyCommand.class,
+        LoadBenchCommand.class})
 public final class Main {
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));

@@ -13,13 +13,21 @@ import java.util.HexFormat;
  *
  * @param modelDir model folder, readable at this path on every executor
  * @param dtype float32 or float16
+ * @param device auto (the GPU Spark assigned to the task, else the CPU), cpu, gpu (Spark's GPU, else GPU 0:
+ *     local mode on a GPU machine) or gpu:N
  * @param modelId recorded in every output row and part of the config hash
  * @param auditStatic also decode statically and fill {@code match_static}
  * @param maxRowsInFlight rows decoded at once per task
  * @param maxSequencesPerForward sequences (rows × drafts) per forward
  */
-public record GenerateSettings(String modelDir, String dtype, String modelId, ChatTemplate template,
+public record GenerateSettings(String modelDir, String dtype, String device, String modelId, ChatTemplate template,
     boolean auditStatic, int maxRowsInFlight, int maxSequencesPerForward) implements Serializable {
+
+  public GenerateSettings {
+    if (!device.matches("auto|cpu|gpu|gpu:[0-9]+")) {
+      throw new IllegalArgumentException("model.device must be auto, cpu, gpu or gpu:N, got '" + device + "'");
+    }
+  }
 
   /**
    * A stable id of everything that decides a row's output for a decoder config: resume skips

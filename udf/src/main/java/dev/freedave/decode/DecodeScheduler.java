@@ -1,5 +1,6 @@
 package dev.freedave.decode;
 
+import dev.freedave.model.CacheMode;
 import dev.freedave.model.DiffusionLM;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -106,6 +107,10 @@ public final class DecodeScheduler {
         DecodeRequest r = input.next();
         Object created;
         try {
+          if (r.config().cache() != CacheMode.NONE && !model.supportsCache()) {
+            throw new IllegalArgumentException("cache = " + r.config().cache().label() + " needs a block cache, which "
+                + model.getClass().getSimpleName() + " does not have; use cache = none");
+          }
           created = RowDecoder.create(r, model.spec(), maxSequencesPerForward);
         } catch (IllegalArgumentException e) {
           created = DecodeResult.failed(r, e.getMessage());

@@ -89,7 +89,7 @@ public final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
       return java.util.Collections.emptyIterator();
     }
     long t0 = System.nanoTime();
-    ExecutorModels.Loaded loaded = ExecutorModels.get(settings.modelDir(), settings.dtype(), taskDevice());
+    ExecutorModels.Loaded loaded = ExecutorModels.get(settings.modelDir(), settings.dtype(), taskDevice(settings.device()));
     long t1 = System.nanoTime();
     counters.modelLoads().add(ProcessHandle.current().pid() + ":" + ExecutorModels.loads());
     List<OutputRow> out = new PartitionGenerator(settings, loaded).run(rows, config, new PartitionGenerator.Progress() {
@@ -113,8 +113,17 @@ public final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
     return result.iterator();
   }
 
-  /** The GPU Spark assigned to this task (spark.task.resource.gpu.amount=1), else the CPU. */
-  static Device taskDevice() {
+  /**
+   * The device for this task: the GPU Spark assigned to it (spark.task.resource.gpu.amount=1) unless
+   * the setting names one; without an assignment, auto means the CPU and gpu means GPU 0.
+   */
+  static Device taskDevice(String setting) {
+    if (setting.equals("cpu")) {
+      return Device.cpu();
+    }
+    if (setting.startsWith("gpu:")) {
+      return Device.gpu(Integer.parseInt(setting.substring(4)));
+    }
     TaskContext tc = TaskContext.get();
     if (tc != null) {
       ResourceInformation gpu = tc.resources().get("gpu").getOrElse(() -> null);
@@ -122,7 +131,7 @@ public final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
         return Device.gpu(Integer.parseInt(gpu.addresses()[0]));
       }
     }
-    return Device.cpu();
+    return setting.equals("gpu") ? Device.gpu(0) : Device.cpu();
   }
 
   static Row toRow(OutputRow o) {

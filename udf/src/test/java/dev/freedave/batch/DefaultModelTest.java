@@ -22,7 +22,7 @@ class DefaultModelTest {
     assertThat(dir.resolve("TRAINING.json")).exists();
     ExecutorModels.Loaded loaded = ExecutorModels.get(dir.toString(), "float32", Device.cpu());
     PromptFile.Prompt p = PromptFile.samples().get(0);
-    GenerateSettings settings = new GenerateSettings(dir.toString(), "float32", "demo", ChatTemplate.NONE, true, 4, 64);
+    GenerateSettings settings = new GenerateSettings(dir.toString(), "float32", "cpu", "demo", ChatTemplate.NONE, true, 4, 64);
     List<InputRow> rows = List.of(new InputRow(p.id(), p.text(), p.answer(), null));
     for (DecodeConfig cfg : List.of(DecodeConfig.of(DecodeConfig.Method.STATIC, 64, 16, 1, 0.9),
         DecodeConfig.of(DecodeConfig.Method.FREEDAVE, 64, 16, 8, 0.9),

@@ -81,6 +81,16 @@ class TorchScriptModelTest {
   }
 
   @org.junit.jupiter.api.Test
+  void aCachedDecoderOnAModelWithoutCacheIsARowErrorNotACrash() throws Exception {
+    DecodeConfig c = new DecodeConfig(DecodeConfig.Method.STATIC, 8, 8, 8, 1, 0.9, 0, false).withCache(CacheMode.DUAL);
+    try (DiffusionLM ts = DiffusionModels.load(fixture("llada"), DataType.FLOAT32, Device.cpu())) {
+      DecodeResult r = new DecodeScheduler(ts, 2, 64).decodeAll(List.of(new DecodeRequest("a", new int[] {5, 6}, c, 0)))
+          .get(0);
+      assertThat(r.error()).contains("cache = dual").contains("use cache = none");
+    }
+  }
+
+  @org.junit.jupiter.api.Test
   void aMissingModuleFileFailsBeforeAnyWork(@TempDir Path tmp) throws Exception {
     Files.writeString(tmp.resolve(TorchScriptModel.SPEC_FILE), "{\"model_type\": \"llada\", \"vocab_size\": 64}");
     assertThatThrownBy(() -> DiffusionModels.validate(tmp)).isInstanceOf(ModelLoadException.class)
