@@ -104,6 +104,38 @@ class RealCheckpointJobTest {
     assertThat(stoppedAtEndOfTurn).as("rows whose answer ends at the end-of-turn token").isPositive();
   }
 
+  /** A TorchScript export (fixture made with torch 2.11) as the job's model folder, with a tokenizer beside it. */
+  @org.junit.jupiter.api.Test
+  void aTorchScriptFolderRunsThroughTheJobAndRefusesACache() throws Exception {
+    Path dir = tmp.resolve("ts");
+    Path model = Files.createDirectories(dir.resolve("model"));
+    Path fixture = Path.of("..", "udf", "src", "test", "resources", "torchscript", "llada");
+    for (String f : List.of("model.pt", "freedave-torchscript.json")) {
+      Files.copy(fixture.resolve(f), model.resolve(f));
+    }
+    // the fixture's vocabulary (64, EOS 1, mask 2) is the tiny models' one: borrow their tokenizer
+    Path words = TinyModels.write(dir.resolve("words"), TinyModels.Spec.llada(1));
+    Files.copy(words.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
+    Path input = Files.write(dir.resolve("p.jsonl"), List.of("{\"id\": \"a\", \"prompt\": \"what is 3 + 4 ?\"}",
+        "{\"id\": \"b\", \"prompt\": \"the sum of 1 and 2\"}"), StandardCharsets.UTF_8);
+    Map<String, String> o = new LinkedHashMap<>();
+    o.put("model.dir", model.toString());
+    o.put("input.path", input.toString());
+    o.put("output.path", dir.resolve("out").toString());
+    o.put("audit-static", "true");
+    o.put("progress-interval-s", "0");
+    o.put("decoders", "[{decoder = freedave, draft-steps = 4, block-length = 8, gen-length = 16}]");
+    RunSummary s = GenerateJob.run(spark, JobConfig.load(null, o));
+    assertThat(s.errors()).isZero();
+    assertThat(spark.read().parquet(dir.resolve("out").toString()).where("match_static = true").count()).isEqualTo(2);
+
+    o.put("output.path", dir.resolve("out-cache").toString());
+    o.put("decoders", "[{decoder = freedave, draft-steps = 4, block-length = 8, gen-length = 16, cache = dual}]");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> GenerateJob.run(spark, JobConfig.load(null, o)))
+        .hasMessageContaining("TorchScript model has no block cache");
+    assertThat(dir.resolve("out-cache")).doesNotExist();
+  }
+
   private static int[] toInts(List<Object> l) {
     return l.stream().mapToInt(x -> (Integer) x).toArray();
   }
