@@ -2,7 +2,7 @@ package dev.freedave.job;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.freedave.model.LlamaFamilyModel;
+import dev.freedave.model.DiffusionLM;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -24,13 +24,13 @@ final class LatencyCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    try (LlamaFamilyModel model = modelOptions.load()) {
+    try (DiffusionLM model = modelOptions.load()) {
       Random rnd = new Random(0);
-      System.out.printf("model %s layers=%d hidden=%d vocab=%d dtype=%s length=%d%n", modelOptions.model,
-          model.config().numLayers(), model.config().hiddenSize(), model.config().vocabSize(), model.dtype(), length);
+      System.out.printf("model %s (%s) vocab=%d length=%d%n", modelOptions.model, model.getClass().getSimpleName(),
+          model.spec().vocabSize(), length);
       for (int b : batches) {
         long[] ids = new long[b * length];
-        Arrays.setAll(ids, i -> rnd.nextInt(model.config().vocabSize()));
+        Arrays.setAll(ids, i -> rnd.nextInt(model.spec().vocabSize()));
         double[] ms = new double[iters];
         for (int it = -3; it < iters; it++) { // 3 warm-up forwards
           try (NDManager m = model.newScope()) {

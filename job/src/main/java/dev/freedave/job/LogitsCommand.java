@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.freedave.io.Npy;
-import dev.freedave.model.LlamaFamilyModel;
+import dev.freedave.model.DiffusionLM;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,7 +29,7 @@ final class LogitsCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--ids must be an integer array [B, L], got " + in.descr() + " "
           + java.util.Arrays.toString(in.shape()));
     }
-    try (LlamaFamilyModel model = modelOptions.load(); NDManager m = model.newScope()) {
+    try (DiffusionLM model = modelOptions.load(); NDManager m = model.newScope()) {
       NDArray logits = model.logits(m.create(in.longs(), new Shape(in.shape())), null, null);
       Npy.writeFloats(out, logits.getShape().getShape(), logits.toFloatArray());
       System.out.println("wrote " + out + " " + logits.getShape());
