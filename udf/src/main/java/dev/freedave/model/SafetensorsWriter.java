@@ -1,5 +1,6 @@
 package dev.freedave.model;
 
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.io.BufferedOutputStream;
@@ -95,6 +96,22 @@ public final class SafetensorsWriter {
   }
 
   private static final int CHUNK = 1 << 20;
+
+  /** The HF name of shard k (0-based) of n. */
+  public static String shardName(int k, int n) {
+    return String.format("model-%05d-of-%05d.safetensors", k + 1, n);
+  }
+
+  /** model.safetensors.index.json: which shard holds each tensor, and the tensors' total bytes. */
+  public static void writeIndex(Path dir, JsonObject weightMap, long totalBytes) throws IOException {
+    JsonObject index = new JsonObject();
+    JsonObject meta = new JsonObject();
+    meta.addProperty("total_size", totalBytes);
+    index.add("metadata", meta);
+    index.add("weight_map", weightMap);
+    Files.writeString(dir.resolve("model.safetensors.index.json"),
+        new GsonBuilder().setPrettyPrinting().create().toJson(index), StandardCharsets.UTF_8);
+  }
 
   private static long count(long[] shape) {
     long n = 1;

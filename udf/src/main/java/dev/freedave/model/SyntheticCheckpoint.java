@@ -1,6 +1,5 @@
 package dev.freedave.model;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -56,7 +55,7 @@ public final class SyntheticCheckpoint {
     }
     JsonObject weightMap = new JsonObject();
     for (int k = 0; k < shards.size(); k++) {
-      String name = String.format("model-%05d-of-%05d.safetensors", k + 1, shards.size());
+      String name = SafetensorsWriter.shardName(k, shards.size());
       long[] state = {0x9E3779B97F4A7C15L};
       SafetensorsWriter.write(dir.resolve(name), shards.get(k), SafetensorsReader.DType.BF16, (tensor, off, n) -> {
         float[] v = new float[n];
@@ -74,13 +73,7 @@ public final class SyntheticCheckpoint {
         weightMap.addProperty(t, name);
       }
     }
-    JsonObject index = new JsonObject();
-    JsonObject meta = new JsonObject();
-    meta.addProperty("total_size", total);
-    index.add("metadata", meta);
-    index.add("weight_map", weightMap);
-    Files.writeString(dir.resolve("model.safetensors.index.json"),
-        new GsonBuilder().setPrettyPrinting().create().toJson(index), StandardCharsets.UTF_8);
+    SafetensorsWriter.writeIndex(dir, weightMap, total);
     return total;
   }
 }

@@ -3,6 +3,7 @@ package dev.freedave.model;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import dev.freedave.text.ByteLevelBpeJson;
+import dev.freedave.text.TokenizerJson;
 import dev.freedave.text.WordLevelTokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -73,9 +74,9 @@ public final class TinyModels {
     Spec s = new Spec(f.family, f.vocabSize, 16, 2, 2, f.family == ModelConfig.Family.QWEN2 ? 1 : 2, 32,
         SafetensorsReader.DType.BF16, 1, seed);
     Map<String, String> files = new LinkedHashMap<>();
-    List<ByteLevelBpeJson.AddedToken> added = new ArrayList<>();
+    List<TokenizerJson.AddedToken> added = new ArrayList<>();
     for (Map.Entry<String, Integer> e : f.addedTokens.entrySet()) {
-      added.add(new ByteLevelBpeJson.AddedToken(e.getValue(), e.getKey(), true));
+      added.add(new TokenizerJson.AddedToken(e.getValue(), e.getKey(), true));
     }
     ByteLevelBpeJson.Bpe bpe = ByteLevelBpeJson.wordBpe(SMALL_WORDS, f.firstAddedId);
     if (f == RealFamily.DREAM_7B) {
@@ -188,24 +189,14 @@ public final class TinyModels {
     for (Map.Entry<String, SafetensorsWriter.Tensor> e : all.entrySet()) {
       int shard = i++ % s.shards(); // interleaved, like LLaDA's by-type split: never assume contiguous layers
       shards.get(shard).put(e.getKey(), e.getValue());
-      weightMap.addProperty(e.getKey(), shardName(shard, s.shards()));
+      weightMap.addProperty(e.getKey(), SafetensorsWriter.shardName(shard, s.shards()));
       total += (long) e.getValue().data().length * s.dtype().bytes;
     }
     for (int k = 0; k < s.shards(); k++) {
-      SafetensorsWriter.write(dir.resolve(shardName(k, s.shards())), shards.get(k), s.dtype());
+      SafetensorsWriter.write(dir.resolve(SafetensorsWriter.shardName(k, s.shards())), shards.get(k), s.dtype());
     }
-    JsonObject index = new JsonObject();
-    JsonObject meta = new JsonObject();
-    meta.addProperty("total_size", total);
-    index.add("metadata", meta);
-    index.add("weight_map", weightMap);
-    Files.writeString(dir.resolve("model.safetensors.index.json"),
-        new GsonBuilder().setPrettyPrinting().create().toJson(index), StandardCharsets.UTF_8);
+    SafetensorsWriter.writeIndex(dir, weightMap, total);
     return dir;
-  }
-
-  private static String shardName(int k, int n) {
-    return String.format("model-%05d-of-%05d.safetensors", k + 1, n);
   }
 
   static String configJson(ModelConfig c) {

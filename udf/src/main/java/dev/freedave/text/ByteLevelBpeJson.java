@@ -6,6 +6,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.freedave.model.ModelLoadException;
+import dev.freedave.text.TokenizerJson.AddedToken;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,9 +31,6 @@ public final class ByteLevelBpeJson {
   public static final String QWEN2_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
       + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-  /** A token outside the BPE vocabulary, matched in raw text before normalisation and splitting. */
-  public record AddedToken(int id, String content, boolean special) {}
-
   private ByteLevelBpeJson() {}
 
   /** Whether {@code dir} holds a slow byte-level BPE tokenizer this class can convert. */
@@ -45,6 +43,18 @@ public final class ByteLevelBpeJson {
     JsonObject vocab = JsonParser.parseString(Files.readString(dir.resolve("vocab.json"), StandardCharsets.UTF_8))
         .getAsJsonObject();
     List<String> merges = readMerges(dir.resolve("merges.txt"));
+    Map<String, Integer> v = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonElement> e : vocab.entrySet()) {
+      v.put(e.getKey(), e.getValue().getAsInt());
+    }
+    return build(v, merges, addedTokens(dir));
+  }
+
+  /**
+   * A slow-tokenizer folder's added tokens: added_tokens.json ({"content": id}) and
+   * tokenizer_config.json's added_tokens_decoder, which also says which are special.
+   */
+  public static List<AddedToken> addedTokens(Path dir) throws IOException {
     Map<Integer, AddedToken> added = new LinkedHashMap<>();
     Path addedJson = dir.resolve("added_tokens.json");
     if (Files.isRegularFile(addedJson)) { // {"content": id}; specialness comes from tokenizer_config below
@@ -62,11 +72,7 @@ public final class ByteLevelBpeJson {
             !t.has("special") || t.get("special").getAsBoolean()));
       }
     }
-    Map<String, Integer> v = new LinkedHashMap<>();
-    for (Map.Entry<String, JsonElement> e : vocab.entrySet()) {
-      v.put(e.getKey(), e.getValue().getAsInt());
-    }
-    return build(v, merges, new ArrayList<>(added.values()));
+    return new ArrayList<>(added.values());
   }
 
   /** merges.txt lines "a b" in rank order; the "#version" header and blank lines are not merges. */
@@ -87,29 +93,10 @@ public final class ByteLevelBpeJson {
   }
 
   public static String build(Map<String, Integer> vocab, List<String> merges, List<AddedToken> added) {
-    JsonObject root = new JsonObject();
-    root.addProperty("version", "1.0");
-    root.add("truncation", null);
-    root.add("padding", null);
-    JsonArray addedArray = new JsonArray();
     List<AddedToken> sorted = new ArrayList<>(added);
     sorted.sort(Comparator.comparingInt(AddedToken::id));
-    for (AddedToken t : sorted) {
-      JsonObject a = new JsonObject();
-      a.addProperty("id", t.id());
-      a.addProperty("content", t.content());
-      a.addProperty("single_word", false);
-      a.addProperty("lstrip", false);
-      a.addProperty("rstrip", false);
-      a.addProperty("normalized", false);
-      a.addProperty("special", t.special());
-      addedArray.add(a);
-    }
-    root.add("added_tokens", addedArray);
     JsonObject nfc = new JsonObject();
     nfc.addProperty("type", "NFC");
-    root.add("normalizer", nfc);
-
     JsonObject split = new JsonObject();
     split.addProperty("type", "Split");
     JsonObject pattern = new JsonObject();
@@ -119,13 +106,10 @@ public final class ByteLevelBpeJson {
     split.addProperty("invert", false);
     JsonArray pre = new JsonArray();
     pre.add(split);
-    pre.add(byteLevel("ByteLevel"));
+    pre.add(byteLevel());
     JsonObject sequence = new JsonObject();
     sequence.addProperty("type", "Sequence");
     sequence.add("pretokenizers", pre);
-    root.add("pre_tokenizer", sequence);
-    root.add("post_processor", byteLevel("ByteLevel"));
-    root.add("decoder", byteLevel("ByteLevel"));
 
     JsonObject model = new JsonObject();
     model.addProperty("type", "BPE");
@@ -157,7 +141,8 @@ public final class ByteLevelBpeJson {
     JsonArray m = new JsonArray();
     merges.forEach(m::add);
     model.add("merges", m);
-    root.add("model", model);
+    JsonObject root = TokenizerJson.document(sorted, nfc, sequence, byteLevel(), byteLevel(),
+        model);
     return new GsonBuilder().serializeNulls().disableHtmlEscaping().create().toJson(root);
   }
 
@@ -230,9 +215,9 @@ public final class ByteLevelBpeJson {
     return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(root);
   }
 
-  private static JsonObject byteLevel(String type) {
+  private static JsonObject byteLevel() {
     JsonObject b = new JsonObject();
-    b.addProperty("type", type);
+    b.addProperty("type", "ByteLevel");
     b.addProperty("add_prefix_space", false);
     b.addProperty("trim_offsets", false);
     b.addProperty("use_regex", false);

@@ -51,10 +51,20 @@ public final class TextCodec implements AutoCloseable {
         + ": expected tokenizer.json, or vocab.json + merges.txt of a byte-level BPE");
   }
 
-  /** The folder's added tokens (content to id); empty when it has no tokenizer at all. */
+  /**
+   * The folder's added tokens (content to id), read without building a tokenizer; empty when it has
+   * no tokenizer at all.
+   */
   public static Map<String, Integer> addedTokens(Path modelDir) throws IOException {
-    boolean any = Files.isRegularFile(modelDir.resolve("tokenizer.json")) || ByteLevelBpeJson.canConvert(modelDir);
-    return any ? addedTokens(tokenizerJson(modelDir)) : Map.of();
+    if (Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
+      return addedTokens(Files.readString(modelDir.resolve("tokenizer.json"), StandardCharsets.UTF_8));
+    }
+    if (ByteLevelBpeJson.canConvert(modelDir)) {
+      Map<String, Integer> out = new LinkedHashMap<>();
+      ByteLevelBpeJson.addedTokens(modelDir).forEach(t -> out.put(t.content(), t.id()));
+      return Map.copyOf(out);
+    }
+    return Map.of();
   }
 
   private static Map<String, Integer> addedTokens(String json) {

@@ -1,8 +1,8 @@
 package dev.freedave.text;
 
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Writes a word-level {@code tokenizer.json} (the HF tokenizers format) for the project's own vocabularies. */
@@ -20,32 +20,15 @@ public final class WordLevelTokenizer {
     for (int i = 0; i < tokens.size(); i++) {
       vocab.addProperty(tokens.get(i), i);
     }
-    JsonArray added = new JsonArray();
+    List<TokenizerJson.AddedToken> added = new ArrayList<>();
     for (int i = 0; i < specials; i++) {
-      JsonObject a = new JsonObject();
-      a.addProperty("id", i);
-      a.addProperty("content", tokens.get(i));
-      a.addProperty("single_word", false);
-      a.addProperty("lstrip", false);
-      a.addProperty("rstrip", false);
-      a.addProperty("normalized", false);
-      a.addProperty("special", true);
-      added.add(a);
+      added.add(new TokenizerJson.AddedToken(i, tokens.get(i), true));
     }
     JsonObject model = new JsonObject();
     model.addProperty("type", "WordLevel");
     model.add("vocab", vocab);
     model.addProperty("unk_token", unk);
-    JsonObject root = new JsonObject();
-    root.addProperty("version", "1.0");
-    root.add("truncation", null);
-    root.add("padding", null);
-    root.add("added_tokens", added);
-    root.add("normalizer", null);
-    root.add("pre_tokenizer", preTokenizer);
-    root.add("post_processor", null);
-    root.add("decoder", null);
-    root.add("model", model);
+    JsonObject root = TokenizerJson.document(added, null, preTokenizer, null, null, model);
     return new GsonBuilder().serializeNulls().setPrettyPrinting().create().toJson(root);
   }
 
