@@ -435,7 +435,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
   }
 
   /** Row gather: table[ids] with the shape of ids plus the row. */
-  private static NDArray rows(NDArray table, NDArray ids) {
+  static NDArray rows(NDArray table, NDArray ids) {
     return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
   }
 

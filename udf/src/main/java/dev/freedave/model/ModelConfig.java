@@ -124,7 +124,8 @@ public record ModelConfig(
         true, optBool(c, "tie_word_embeddings", false), maxLen, mask, idList(c.get("eos_token_id")), 1);
   }
 
-  private static List<Integer> idList(JsonElement e) {
+  /** An id or a list of ids (as eos_token_id is written either way); empty when absent or null. */
+  static List<Integer> idList(JsonElement e) {
     List<Integer> ids = new ArrayList<>();
     if (e == null || e.isJsonNull()) {
       return ids;

@@ -7,11 +7,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.freedave.text.TextCodec;
@@ -19,7 +16,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -82,16 +78,9 @@ public final class TorchScriptModel implements DiffusionLM {
     if (!j.has("vocab_size")) {
       throw new ModelLoadException(src + ": missing vocab_size");
     }
-    List<Integer> eos = new ArrayList<>();
-    JsonElement e = j.get("eos_token_id");
-    if (e == null || e.isJsonNull()) {
-      eos.add(llada ? 126081 : 151643);
-    } else if (e.isJsonArray()) {
-      for (JsonElement x : (JsonArray) e) {
-        eos.add(x.getAsInt());
-      }
-    } else {
-      eos.add(e.getAsInt());
+    List<Integer> eos = ModelConfig.idList(j.get("eos_token_id"));
+    if (eos.isEmpty()) {
+      eos = List.of(llada ? 126081 : 151643);
     }
     int mask = j.has("mask_token_id") ? j.get("mask_token_id").getAsInt() : llada ? 126336 : 151666;
     int offset = j.has("prediction_offset") ? j.get("prediction_offset").getAsInt() : llada ? 0 : 1;
@@ -128,8 +117,7 @@ public final class TorchScriptModel implements DiffusionLM {
         // a row gather on [B*L, V]: never an index tensor as large as the logits
         long w = outputIndex.getShape().get(1);
         NDArray flat = outputIndex.add(scope.arange(0, (int) (b * len), (int) len, DataType.INT64).reshape(b, 1));
-        logits = flat.getNDArrayInternal().embedding(flat, logits.reshape(b * len, v), SparseFormat.DENSE)
-            .singletonOrThrow().reshape(b, w, v);
+        logits = LlamaFamilyModel.rows(logits.reshape(b * len, v), flat).reshape(b, w, v);
       }
       NDArray f32 = logits.toType(DataType.FLOAT32, false);
       f32.attach(out);
