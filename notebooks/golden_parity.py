@@ -21,31 +21,12 @@ import transformers
 from safetensors.torch import save_file
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hf_reference import llada_state_dict, randomise  # noqa: E402
+from hf_reference import logits as run  # noqa: E402
+
 torch.manual_seed(1234)
 out = sys.argv[1]
-
-
-def randomise(model):
-    # Default init leaves biases at zero and norms at one; parity must exercise every tensor.
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "norm" in name:
-                p.copy_(1.0 + 0.2 * torch.randn_like(p))
-            else:
-                p.copy_(0.25 * torch.randn_like(p))
-
-
-def bidirectional_mask(mask2d):
-    # [B, T] keep-mask -> [B, 1, T, T] additive float mask; only key columns of pads are masked
-    keep = mask2d[:, None, None, :].to(torch.float32)
-    return (1.0 - keep).expand(-1, 1, mask2d.shape[1], -1) * torch.finfo(torch.float32).min
-
-
-def run(model, ids, mask2d=None, position_ids=None):
-    if mask2d is None:
-        mask2d = torch.ones_like(ids)
-    with torch.no_grad():
-        return model(input_ids=ids, attention_mask=bidirectional_mask(mask2d), position_ids=position_ids).logits.float()
 
 
 def check_bidirectional(model, ids):
@@ -67,22 +48,7 @@ randomise(llama)
 ids = torch.randint(0, 67, (3, 12))
 check_bidirectional(llama, ids)
 logits = run(llama, ids)
-rename = {"self_attn.q_proj": "q_proj", "self_attn.k_proj": "k_proj", "self_attn.v_proj": "v_proj",
-          "self_attn.o_proj": "attn_out", "input_layernorm": "attn_norm", "post_attention_layernorm": "ff_norm",
-          "mlp.gate_proj": "ff_proj", "mlp.up_proj": "up_proj", "mlp.down_proj": "ff_out"}
-tensors = {}
-for name, p in llama.state_dict().items():
-    if name == "model.embed_tokens.weight":
-        new = "model.transformer.wte.weight"
-    elif name == "model.norm.weight":
-        new = "model.transformer.ln_f.weight"
-    elif name == "lm_head.weight":
-        new = "model.transformer.ff_out.weight"
-    else:
-        _, _, i, rest = name.split(".", 3)
-        module, _ = rest.rsplit(".", 1)
-        new = f"model.transformer.blocks.{i}.{rename[module]}.weight"
-    tensors[new] = p.detach().contiguous()
+tensors = llada_state_dict(llama)
 save_file(tensors, f"{out}/llada/model.safetensors", metadata={"format": "pt"})
 json.dump({"architectures": ["LLaDAModelLM"], "model_type": "llada", "d_model": 32, "n_layers": 2, "n_heads": 4,
            "n_kv_heads": 4, "mlp_hidden_size": 80, "activation_type": "silu", "block_type": "llama",

@@ -29,6 +29,8 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_torchscript as ets  # noqa: E402
+from hf_reference import llada_state_dict, randomise  # noqa: E402
+from hf_reference import logits as hf_logits  # noqa: E402
 
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
@@ -200,19 +202,6 @@ json.dump([{"prompt": q, "rendered": hf.apply_chat_template([{"role": "user", "c
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM  # noqa: E402
 
 
-def randomise(model):
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            p.copy_(1.0 + 0.2 * torch.randn_like(p) if "norm" in name else 0.25 * torch.randn_like(p))
-
-
-def hf_logits(model, ids, mask2d):
-    keep = mask2d[:, None, None, :].to(torch.float32)
-    bias = (1.0 - keep).expand(-1, 1, ids.shape[1], -1) * torch.finfo(torch.float32).min
-    with torch.no_grad():
-        return model(input_ids=ids, attention_mask=bias).logits.float()
-
-
 ids = torch.randint(3, 64, (3, 14))
 mask = torch.ones_like(ids)
 mask[2, 10:] = 0  # a right-padded row, as the Java batches are
@@ -227,23 +216,7 @@ for kind in ("llada", "dream"):
         c._attn_implementation = "eager"
         m = LlamaForCausalLM(c).eval()
         randomise(m)
-        ren = {"self_attn.q_proj": "q_proj", "self_attn.k_proj": "k_proj", "self_attn.v_proj": "v_proj",
-               "self_attn.o_proj": "attn_out", "input_layernorm": "attn_norm", "post_attention_layernorm": "ff_norm",
-               "mlp.gate_proj": "ff_proj", "mlp.up_proj": "up_proj", "mlp.down_proj": "ff_out"}
-        tensors = {}
-        for name, p in m.state_dict().items():
-            if name == "model.embed_tokens.weight":
-                new = "model.transformer.wte.weight"
-            elif name == "model.norm.weight":
-                new = "model.transformer.ln_f.weight"
-            elif name == "lm_head.weight":
-                new = "model.transformer.ff_out.weight"
-            else:
-                i, rest = name.split(".")[2], ".".join(name.split(".")[3:])
-                for a, b in ren.items():
-                    rest = rest.replace(a, b)
-                new = f"model.transformer.blocks.{i}.{rest}"
-            tensors[new] = p.contiguous()
+        tensors = llada_state_dict(m)
         save_file(tensors, os.path.join(d, "model.safetensors"))
         json.dump({"model_type": "llada", "d_model": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 4,
                    "mlp_hidden_size": 64, "activation_type": "silu", "block_type": "llama", "layer_norm_type": "rms",
