@@ -15,4 +15,4 @@ exec spark-submit --master "${K8S_MASTER:?set K8S_MASTER=k8s://https://host:port
   --conf spark.executor.resource.gpu.discoveryScript=/opt/freedave/gpu-discovery.sh \
   --conf spark.kubernetes.executor.podTemplateFile="${POD_TEMPLATE:-}" \
   "${GPU_CONF[@]}" "${DJL_CONF[@]}" \
-  "local:///opt/freedave/$(basename "$FREEDAVE_JAR")" generate "$@"
+  "local:///opt/freedave/$(basename "$FREEDAVE_JAR")" "$@"

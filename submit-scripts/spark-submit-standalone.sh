@@ -12,4 +12,4 @@ exec spark-submit --master "${MASTER:?set MASTER=spark://host:7077}" --deploy-mo
   --conf spark.executor.memory="${EXECUTOR_MEMORY:-24g}" \
   "${GPU_CONF[@]}" "${DJL_CONF[@]}" \
   ${EXTRA_JARS:+--jars "$EXTRA_JARS"} \
-  "$FREEDAVE_JAR" generate "$@"
+  "$FREEDAVE_JAR" "$@"

@@ -13,4 +13,4 @@ exec spark-submit --master yarn --deploy-mode "${DEPLOY_MODE:-cluster}" \
   --files "$(dirname "${BASH_SOURCE[0]}")/gpu-discovery.sh" \
   "${GPU_CONF[@]}" "${DJL_CONF[@]}" \
   ${EXTRA_JARS:+--jars "$EXTRA_JARS"} ${ARCHIVES:+--archives "$ARCHIVES"} \
-  "$FREEDAVE_JAR" generate "$@"
+  "$FREEDAVE_JAR" "$@"

@@ -9,8 +9,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** The Spark job: prompts in, decoded rows with forward-call statistics out, as Parquet plus a summary. */
-@Command(name = "generate", description = "Decode a prompt dataset with Spark and write Parquet + summary")
-final class GenerateCommand implements Callable<Integer> {
+@Command(name = "generate", mixinStandardHelpOptions = true,
+    description = "Decode a prompt dataset with Spark and write Parquet + summary")
+public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--config", description = "HOCON file (see conf/)") Path config;
 
   @Option(names = "--model", description = "model folder (default: the embedded default model)") String model;
@@ -42,7 +43,7 @@ final class GenerateCommand implements Callable<Integer> {
     }
     SparkSession spark = b.getOrCreate();
     try {
-      RunSummary s = GenerateJob.run(spark, cfg);
+      RunSummary s = GenerateJob.run(spark, cfg, GenerateJob.CommitListener.NONE);
       System.out.println(s.table());
       System.out.println(s.json());
       return 0;

@@ -6,16 +6,11 @@ import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sha2;
 
-import dev.freedave.batch.ExecutorModels;
-import dev.freedave.batch.GenerateSettings;
 import dev.freedave.decode.DecodeConfig;
-import dev.freedave.model.CacheMode;
-import dev.freedave.model.DiffusionModels;
-import dev.freedave.model.ModelLoadException;
-import dev.freedave.model.TorchScriptModel;
-import dev.freedave.spark.DecodePartitions;
-import dev.freedave.text.PromptFile;
-import dev.freedave.text.TextCodec;
+import dev.freedave.generate.GenerateSettings;
+import dev.freedave.generate.OutputColumn;
+import dev.freedave.spark.DecodeCounters;
+import dev.freedave.spark.FreeDaveGenerator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -25,32 +20,37 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 
 /**
- * read → validate → repartition → decode per config → append Parquet partitioned by config_hash →
- * summary. Each config is its own Spark job that commits on success, so a rerun into the same
- * output skips the (id, config_hash) pairs already there and writes only the rest.
+ * read → validate → repartition → decode per config ({@link FreeDaveGenerator}) → append Parquet
+ * partitioned by config_hash → summary. Each config is its own Spark job that commits on success, so
+ * a rerun into the same output skips the (id, config_hash) pairs already there and writes only the rest.
  */
-final class GenerateJob {
+public final class GenerateJob {
   private GenerateJob() {}
 
-  /** Test hook: throw after this many configs were written, as a crash between commits would. */
-  static volatile int failAfterConfigs = -1;
+  /** Told after each decoder config's rows are committed (a test stops the job there, as a crash would). */
+  public interface CommitListener {
+    CommitListener NONE = (config, hash) -> {};
 
-  static RunSummary run(SparkSession spark, JobConfig cfg) throws IOException {
+    void committed(DecodeConfig config, String configHash);
+  }
+
+  public static RunSummary run(SparkSession spark, JobConfig cfg, CommitListener listener) throws IOException {
     if (cfg.outputPath().isBlank()) {
       throw new IllegalArgumentException("output.path (--output) is required");
     }
-    String modelDir = cfg.modelDir().isBlank() ? ExecutorModels.DEFAULT : cfg.modelDir();
-    String modelId = validateModel(modelDir, cfg);
-    GenerateSettings settings = new GenerateSettings(modelDir, cfg.dtype(), cfg.device(), modelId, cfg.template(),
-        cfg.auditStatic(), cfg.maxRowsInFlight(), cfg.maxSequencesPerForward());
+    FreeDaveGenerator generator = cfg.generator();
+    GenerateSettings settings = generator.settings();
+    for (DecodeConfig d : cfg.decoders()) { // every check on the driver, before the first Spark job
+      generator.setDecodeConfig(d).validate();
+    }
     // config hashes like "cfg-1a2b" must stay strings when Spark reads the output back
     spark.conf().set("spark.sql.sources.partitionColumnTypeInference.enabled", "false");
 
@@ -61,32 +61,28 @@ final class GenerateJob {
     String out = cfg.outputPath();
     dropUncommitted(spark, out);
 
-    DecodePartitions.Counters counters = new DecodePartitions.Counters(
-        spark.sparkContext().longAccumulator("freedave.rows"), spark.sparkContext().longAccumulator("freedave.tokens"),
-        spark.sparkContext().longAccumulator("freedave.forwards"),
-        spark.sparkContext().collectionAccumulator("freedave.model_loads"));
+    DecodeCounters counters = DecodeCounters.register(spark.sparkContext());
+    generator.setCounters(counters);
+    Column[] parquet = Arrays.stream(OutputColumn.values()).map(c -> col(c.column())).toArray(Column[]::new);
     Progress progress = new Progress(counters, total * cfg.decoders().size(), cfg.progressIntervalS());
-    int written = 0;
     try {
       for (DecodeConfig d : cfg.decoders()) {
         String hash = settings.configHash(d);
         Dataset<Row> todo = rows;
         long pending = total;
         if (hasOutput(spark, out)) {
-          Dataset<Row> done = spark.read().parquet(out).where(col("config_hash").equalTo(hash)).select("id").distinct();
+          Dataset<Row> done = spark.read().parquet(out).where(col(OutputColumn.CONFIG_HASH.column()).equalTo(hash))
+              .select("id").distinct();
           todo = rows.join(done, rows.col("id").equalTo(done.col("id")), "left_anti");
           pending = todo.count();
         }
         progress.skip(total - pending);
         System.out.printf(Locale.ROOT, "freedave: %s [%s] %d of %d rows to decode%n", d.label(), hash, pending, total);
         if (pending > 0) {
-          todo.repartition(partitions, col("id"))
-              .mapPartitions(new DecodePartitions(settings, d, counters), Encoders.row(DecodePartitions.OUTPUT_SCHEMA))
-              .write().mode(SaveMode.Append).partitionBy("config_hash").parquet(out);
+          generator.setDecodeConfig(d).transform(todo.repartition(partitions, col("id"))).select(parquet)
+              .write().mode(SaveMode.Append).partitionBy(OutputColumn.CONFIG_HASH.column()).parquet(out);
         }
-        if (++written == failAfterConfigs) {
-          throw new IllegalStateException("injected failure after " + written + " configs");
-        }
+        listener.committed(d, hash);
       }
     } finally {
       progress.stop();
@@ -98,33 +94,6 @@ final class GenerateJob {
     return summary;
   }
 
-  /** Fails on the driver, before any task, when the model folder or its tokenizer is unusable. */
-  private static String validateModel(String modelDir, JobConfig cfg) throws IOException {
-    Path dir = ExecutorModels.resolve(modelDir);
-    try {
-      DiffusionModels.validate(dir);
-      if (TorchScriptModel.isTorchScriptFolder(dir)) {
-        for (DecodeConfig d : cfg.decoders()) {
-          if (d.cache() != CacheMode.NONE) {
-            throw new ModelLoadException("a TorchScript model has no block cache: decoder " + d.label()
-                + " asks for cache = " + d.cache().label() + "; use cache = none");
-          }
-        }
-      }
-      try (TextCodec codec = TextCodec.load(dir)) {
-        cfg.template().validate(codec);
-        codec.encode("probe");
-      }
-      if (!List.of("float32", "fp32", "float16", "fp16").contains(cfg.dtype().toLowerCase(Locale.ROOT))) {
-        throw new IllegalArgumentException("model.dtype must be float32 or float16, got " + cfg.dtype());
-      }
-    } catch (ModelLoadException e) {
-      throw new ModelLoadException("model folder " + dir + " is not usable: " + e.getMessage(), e);
-    }
-    return !cfg.modelId().isBlank() ? cfg.modelId()
-        : ExecutorModels.DEFAULT.equals(modelDir) ? "default" : dir.getFileName().toString();
-  }
-
   record Input(Dataset<Row> rows, long malformed) {}
 
   /** Reads any supported dataset into (id, prompt, answer, seed), counting lines it cannot parse. */
@@ -132,7 +101,7 @@ final class GenerateJob {
     String path = cfg.inputPath();
     if (path.isBlank()) {
       Path tmp = Files.createTempFile("freedave-samples", ".jsonl");
-      try (InputStream in = PromptFile.class.getResourceAsStream("/freedave/sample-prompts.jsonl")) {
+      try (InputStream in = GenerateJob.class.getResourceAsStream("/freedave/sample-prompts.jsonl")) {
         Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
       }
       tmp.toFile().deleteOnExit();

@@ -4,27 +4,32 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigResolveOptions;
-import dev.freedave.batch.ChatTemplate;
+import com.typesafe.config.ConfigValueFactory;
 import dev.freedave.decode.DecodeConfig;
 import dev.freedave.model.CacheMode;
+import dev.freedave.model.ComputeDtype;
+import dev.freedave.spark.FreeDaveGenerator;
+import dev.freedave.text.ChatTemplate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The generate job's settings: bundled defaults, then an optional HOCON file, then command-line
- * overrides ({@code key=value} paths under {@code freedave}). Every value is checked here, on the
- * driver, so a bad config fails before any task runs.
+ * overrides ({@code key=value} paths under {@code freedave}). Every value is parsed here, on the
+ * driver, so a bad config fails before any task runs, with the key in the message.
  */
-record JobConfig(String master, String modelDir, String dtype, String device, String modelId, String inputPath, String inputFormat,
-    String idColumn, String promptColumn, String answerColumn, String seedColumn, ChatTemplate template,
-    String outputPath, int partitions, int maxRowsInFlight, int maxSequencesPerForward, boolean auditStatic,
-    int progressIntervalS, List<DecodeConfig> decoders) {
+public record JobConfig(String master, String modelDir, ComputeDtype dtype, String device, String modelId,
+    String inputPath, String inputFormat, String idColumn, String promptColumn, String answerColumn,
+    String seedColumn, ChatTemplate template, String outputPath, int partitions, int maxRowsInFlight,
+    int maxSequencesPerForward, boolean auditStatic, int progressIntervalS, List<DecodeConfig> decoders) {
 
-  static JobConfig load(Path file, Map<String, String> overrides) {
+  public static JobConfig load(Path file, Map<String, String> overrides) {
     Config c = ConfigFactory.empty();
     for (Map.Entry<String, String> e : overrides.entrySet()) {
       c = c.withFallback(ConfigFactory.parseString("freedave." + e.getKey() + " = " + quoteIfNeeded(e.getValue())));
@@ -46,7 +51,7 @@ record JobConfig(String master, String modelDir, String dtype, String device, St
   private static String quoteIfNeeded(String v) {
     // values that are HOCON themselves (lists, objects) pass through; plain strings are quoted
     String t = v.trim();
-    return t.startsWith("[") || t.startsWith("{") ? t : com.typesafe.config.ConfigValueFactory.fromAnyRef(v).render();
+    return t.startsWith("[") || t.startsWith("{") ? t : ConfigValueFactory.fromAnyRef(v).render();
   }
 
   private static JobConfig from(Config f) {
@@ -60,32 +65,57 @@ record JobConfig(String master, String modelDir, String dtype, String device, St
     int partitions = f.getInt("partitions");
     int rows = f.getInt("batching.max-rows-in-flight");
     int seqs = f.getInt("batching.max-sequences-per-forward");
-    if (partitions < 0 || rows < 1 || seqs < 1) {
-      throw new IllegalArgumentException("partitions must be >= 0 and batching limits >= 1");
+    check(partitions >= 0, "partitions", "must be >= 0, got " + partitions);
+    check(rows >= 1, "batching.max-rows-in-flight", "must be >= 1, got " + rows);
+    check(seqs >= 1, "batching.max-sequences-per-forward", "must be >= 1, got " + seqs);
+    String device = f.getString("model.device");
+    check(device.matches("auto|cpu|gpu|gpu:[0-9]+"), "model.device", "must be auto, cpu, gpu or gpu:N, got '"
+        + device + "'");
+    return new JobConfig(f.getString("master"), f.getString("model.dir"),
+        parsed(f, "model.dtype", ComputeDtype::parse), device, f.getString("model.id"),
+        f.getString("input.path"), f.getString("input.format"), f.getString("input.id-column"),
+        f.getString("input.prompt-column"), f.getString("input.answer-column"), f.getString("input.seed-column"),
+        parsed(f, "input.chat-template", ChatTemplate::parse), f.getString("output.path"), partitions, rows, seqs,
+        f.getBoolean("audit-static"), f.getInt("progress-interval-s"), decoders);
+  }
+
+  /** A string key through its parser; a refusal names the key. */
+  private static <T> T parsed(Config f, String key, Function<String, T> parser) {
+    try {
+      return parser.apply(f.getString(key));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
     }
-    return new JobConfig(f.getString("master"), f.getString("model.dir"), f.getString("model.dtype"),
-        f.getString("model.device"),
-        f.getString("model.id"), f.getString("input.path"), f.getString("input.format"),
-        f.getString("input.id-column"), f.getString("input.prompt-column"), f.getString("input.answer-column"),
-        f.getString("input.seed-column"), ChatTemplate.parse(f.getString("input.chat-template")),
-        f.getString("output.path"), partitions, rows, seqs, f.getBoolean("audit-static"),
-        f.getInt("progress-interval-s"), decoders);
+  }
+
+  private static void check(boolean ok, String key, String problem) {
+    if (!ok) {
+      throw new IllegalArgumentException(key + " " + problem);
+    }
   }
 
   static DecodeConfig decoder(Config d) {
-    DecodeConfig.Method m = DecodeConfig.Method.parse(d.getString("decoder"));
-    int gen = d.hasPath("gen-length") ? d.getInt("gen-length") : 32;
-    int steps = d.hasPath("steps") && d.getInt("steps") > 0 ? d.getInt("steps") : gen;
     try {
+      DecodeConfig.Method m = DecodeConfig.Method.parse(d.getString("decoder"));
+      int gen = d.hasPath("gen-length") ? d.getInt("gen-length") : 32;
+      int steps = d.hasPath("steps") && d.getInt("steps") > 0 ? d.getInt("steps") : gen;
       return new DecodeConfig(m, gen, d.hasPath("block-length") ? d.getInt("block-length") : gen, steps,
           d.hasPath("draft-steps") ? d.getInt("draft-steps") : 8,
           d.hasPath("threshold") ? d.getDouble("threshold") : 0.9,
           d.hasPath("temperature") ? d.getDouble("temperature") : 0.0,
           !d.hasPath("eos-early-exit") || d.getBoolean("eos-early-exit"),
           CacheMode.parse(d.hasPath("cache") ? d.getString("cache") : "none"));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("decoder config " + d.root().render(
-          com.typesafe.config.ConfigRenderOptions.concise()) + ": " + e.getMessage(), e);
+    } catch (IllegalArgumentException | ConfigException e) {
+      throw new IllegalArgumentException("decoder config " + d.root().render(ConfigRenderOptions.concise()) + ": "
+          + e.getMessage(), e);
     }
+  }
+
+  /** The transformer with everything but the decoder config set from this job's settings. */
+  FreeDaveGenerator generator() {
+    return new FreeDaveGenerator().setModel(modelDir.isBlank() ? dev.freedave.model.DefaultModel.NAME : modelDir)
+        .setDtype(dtype.label()).setDevice(device).setModelId(modelId).setChatTemplate(template.name())
+        .setIdCol("id").setInputCol("prompt").setAnswerCol("answer").setSeedCol("seed").setAuditStatic(auditStatic)
+        .setMaxRowsInFlight(maxRowsInFlight).setMaxSequencesPerForward(maxSequencesPerForward);
   }
 }

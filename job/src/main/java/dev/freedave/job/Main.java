@@ -1,22 +1,12 @@
 package dev.freedave.job;
 
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
 
-/** The {@code freedave} command line: one subcommand per tool; {@code submit-scripts/freedave} runs it. */
-@Command(
-    name = "freedave",
-    mixinStandardHelpOptions = true,
-    version = "freedave 0.1.0",
-    description = "Lossless parallel decoding of diffusion language models.",
-    subcommands = {GenerateCommand.class, BenchCommand.class, JobBenchCommand.class, DemoDataCommand.class,
-        TrainDemoCommand.class,
-        LogitsCommand.class,
-        TinyModelCommand.class,
-        LatencyCommand.class,
-        LoadBenchCommand.class})
+/** The spark-submit entry point: {@code spark-submit --class dev.freedave.job.Main JAR --config ... --output ...}. */
 public final class Main {
+  private Main() {}
+
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Main()).execute(args));
+    System.exit(new CommandLine(new GenerateCommand()).execute(args));
   }
 }

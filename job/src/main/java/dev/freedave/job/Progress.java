@@ -1,6 +1,6 @@
 package dev.freedave.job;
 
-import dev.freedave.spark.DecodePartitions;
+import dev.freedave.spark.DecodeCounters;
 import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -8,13 +8,13 @@ import java.util.concurrent.TimeUnit;
 
 /** A periodic driver log line from the tasks' accumulators: rows, tokens, forwards, rows/s and ETA. */
 final class Progress {
-  private final DecodePartitions.Counters counters;
+  private final DecodeCounters counters;
   private final long expected;
   private final long start = System.nanoTime();
   private final ScheduledExecutorService timer;
   private volatile long skipped;
 
-  Progress(DecodePartitions.Counters counters, long expected, int intervalS) {
+  Progress(DecodeCounters counters, long expected, int intervalS) {
     this.counters = counters;
     this.expected = expected;
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {

@@ -3,45 +3,59 @@ package dev.freedave.job;
 import static org.apache.spark.sql.functions.avg;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 import com.google.gson.GsonBuilder;
-import dev.freedave.batch.GenerateSettings;
 import dev.freedave.decode.DecodeConfig;
+import dev.freedave.generate.GenerateSettings;
+import dev.freedave.generate.OutputColumn;
+import dev.freedave.generate.OutputRow;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 
 /** The run summary, computed from the Parquet actually written (so a resumed run reports the whole output). */
-record RunSummary(long rows, long errors, long malformedLines, Map<String, Integer> modelLoadsByJvm,
+public record RunSummary(long rows, long errors, long malformedLines, Map<String, Integer> modelLoadsByJvm,
     long forwardCalls, List<Map<String, Object>> configs) {
+
+  private static Column of(OutputColumn c) {
+    return col(c.column());
+  }
+
+  /** Only over rows that decoded. */
+  private static Column ok(Column c) {
+    return when(of(OutputColumn.ERROR).isNull(), c);
+  }
 
   static RunSummary compute(SparkSession spark, String out, GenerateSettings settings, List<DecodeConfig> decoders,
       long inputRows, long malformed, List<String> loads, long forwardCalls) {
     // one aggregation over the whole output, grouped by config
-    Map<String, Row> byHash = new java.util.HashMap<>();
-    for (Row g : spark.read().parquet(out).groupBy("config_hash").agg(
-        count("*"),
-        sum(when(col("error").isNotNull(), 1).otherwise(0)),
-        avg(when(col("error").isNull(), col("nfe"))),
-        avg(when(col("error").isNull(), col("static_steps"))),
-        sum(when(col("error").isNull(), col("static_steps"))),
-        sum(when(col("error").isNull(), col("nfe"))),
-        sum(when(col("error").isNull(), col("tpf").multiply(col("nfe")))),
-        sum(when(col("error").isNull(), col("decode_ms"))),
-        avg(col("correct").cast(DataTypes.DoubleType)),
-        avg(col("match_static").cast(DataTypes.DoubleType))).collectAsList()) {
+    Map<String, Row> byHash = new HashMap<>();
+    for (Row g : spark.read().parquet(out).groupBy(of(OutputColumn.CONFIG_HASH)).agg(
+        count(lit(1)).as("rows"),
+        sum(when(of(OutputColumn.ERROR).isNotNull(), 1).otherwise(0)).as("errors"),
+        avg(ok(of(OutputColumn.NFE))).as("mean_nfe"),
+        avg(ok(of(OutputColumn.STATIC_STEPS))).as("mean_static_steps"),
+        sum(ok(of(OutputColumn.STATIC_STEPS))).as("static_steps"),
+        sum(ok(of(OutputColumn.NFE))).as("nfe"),
+        sum(ok(of(OutputColumn.TPF).multiply(of(OutputColumn.NFE)))).as("tokens"),
+        sum(ok(of(OutputColumn.DECODE_MS))).as("decode_ms"),
+        avg(of(OutputColumn.CORRECT).cast(DataTypes.DoubleType)).as("accuracy"),
+        avg(of(OutputColumn.MATCH_STATIC).cast(DataTypes.DoubleType)).as("exact_match")).collectAsList()) {
       byHash.put(g.getString(0), g);
     }
     List<Map<String, Object>> configs = new ArrayList<>();
@@ -52,31 +66,31 @@ record RunSummary(long rows, long errors, long malformedLines, Map<String, Integ
       if (g == null) {
         throw new IllegalStateException("no output rows for " + d.label() + " [" + hash + "] in " + out);
       }
-      // drop the key so the indexes below are those of the aggregates
-      Row r = org.apache.spark.sql.RowFactory.create(java.util.Arrays.copyOfRange(
-          scala.jdk.javaapi.CollectionConverters.asJava(g.toSeq()).toArray(), 1, g.length()));
-      long rowsOut = r.getLong(0);
-      long err = r.isNullAt(1) ? 0 : r.getLong(1);
+      long err = g.<Long>getAs("errors");
       errors += err;
-      double tokens = r.isNullAt(6) ? 0 : r.getDouble(6);
+      Long nfe = g.getAs("nfe");
+      Long staticSteps = g.getAs("static_steps");
+      Double tokens = g.getAs("tokens");
+      Double ms = g.getAs("decode_ms");
+      OutputRow.Run run = OutputRow.Run.of(d, settings.modelId(), hash);
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("decoder", d.method().label);
-      m.put("draft_steps", d.method().drafts() ? d.draftSteps() : null);
-      m.put("block_length", d.blockLength());
-      m.put("gen_length", d.genLength());
-      m.put("threshold", d.method().thresholdBased() ? d.threshold() : null);
-      m.put("cache", d.cache().label());
+      m.put("decoder", run.decoder());
+      m.put("draft_steps", run.draftSteps());
+      m.put("block_length", run.blockLength());
+      m.put("gen_length", run.genLength());
+      m.put("threshold", run.threshold());
+      m.put("cache", run.cache());
       m.put("config_hash", hash);
-      m.put("rows", rowsOut);
+      m.put("rows", g.<Long>getAs("rows"));
       m.put("errors", err);
-      m.put("mean_nfe", r.isNullAt(2) ? null : r.getDouble(2));
-      m.put("mean_static_steps", r.isNullAt(3) ? null : r.getDouble(3));
-      m.put("nfe_speedup", r.isNullAt(5) || r.getLong(5) == 0 ? null : (double) r.getLong(4) / r.getLong(5));
-      m.put("tpf", r.isNullAt(5) || r.getLong(5) == 0 ? null : tokens / r.getLong(5));
+      m.put("mean_nfe", g.getAs("mean_nfe"));
+      m.put("mean_static_steps", g.getAs("mean_static_steps"));
+      m.put("nfe_speedup", nfe == null || nfe == 0 ? null : (double) staticSteps / nfe);
+      m.put("tpf", nfe == null || nfe == 0 ? null : tokens / nfe);
       // per-row decode throughput; rows of a batch overlap in time, so this is not the job's wall rate
-      m.put("tokens_per_s", r.isNullAt(7) || r.getDouble(7) == 0 ? null : tokens / (r.getDouble(7) / 1000));
-      m.put("accuracy", r.isNullAt(8) ? null : r.getDouble(8));
-      m.put("exact_match", r.isNullAt(9) ? null : r.getDouble(9));
+      m.put("tokens_per_s", ms == null || ms == 0 ? null : tokens / (ms / 1000));
+      m.put("accuracy", g.getAs("accuracy"));
+      m.put("exact_match", g.getAs("exact_match"));
       configs.add(m);
     }
     Map<String, Integer> byJvm = new TreeMap<>();

@@ -3,17 +3,14 @@ package dev.freedave.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.freedave.model.TinyModels;
-import dev.freedave.spark.DecodePartitions;
-import java.nio.charset.StandardCharsets;
+import dev.freedave.spark.SparkColumns;
+import dev.freedave.testkit.TinyModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +52,7 @@ class GenerateJobTest {
   @Test
   void sweepWritesEveryRowOncePerConfigWithConsistentStats() throws Exception {
     Path out = tmp.resolve("out");
-    RunSummary s = GenerateJob.run(spark, config(out, null));
+    RunSummary s = GenerateJob.run(spark, config(out, null), GenerateJob.CommitListener.NONE);
     assertThat(s.rows()).isEqualTo(GOOD + 3);
     assertThat(s.malformedLines()).isEqualTo(1);
     assertThat(s.errors()).isEqualTo(2 * 3);
@@ -67,7 +64,7 @@ class GenerateJobTest {
     assertThat(d.count()).isEqualTo(2L * (GOOD + 3));
     assertThat(d.groupBy("id", "config_hash").count().where("count > 1").count()).isZero();
     // the schema, column for column (config_hash comes back as the partition column, last)
-    assertThat(d.schema().fieldNames()).containsExactly(DecodePartitions.OUTPUT_SCHEMA.fieldNames());
+    assertThat(d.schema().fieldNames()).containsExactly(SparkColumns.schema().fieldNames());
     assertThat(d.schema().apply("config_hash").dataType()).isEqualTo(org.apache.spark.sql.types.DataTypes.StringType);
 
     Dataset<Row> ok = d.where("error is null");
@@ -91,15 +88,14 @@ class GenerateJobTest {
   @Test
   void resumeAfterACrashGivesTheCleanRunsOutput() throws Exception {
     Path clean = tmp.resolve("clean");
-    GenerateJob.run(spark, config(clean, "3"));
+    GenerateJob.run(spark, config(clean, "3"), GenerateJob.CommitListener.NONE);
 
     Path resumed = tmp.resolve("resumed");
-    GenerateJob.failAfterConfigs = 1;
-    try {
-      assertThatThrownBy(() -> GenerateJob.run(spark, config(resumed, "3"))).hasMessageContaining("injected failure");
-    } finally {
-      GenerateJob.failAfterConfigs = -1;
-    }
+    GenerateJob.CommitListener crashAfterFirst = (config, hash) -> {
+      throw new IllegalStateException("injected failure after " + config.label());
+    };
+    assertThatThrownBy(() -> GenerateJob.run(spark, config(resumed, "3"), crashAfterFirst))
+        .hasMessageContaining("injected failure");
     long afterCrash = spark.read().parquet(resumed.toString()).count();
     assertThat(afterCrash).isEqualTo(GOOD + 3);
     // a task that committed into _temporary before the crash must not be promoted later
@@ -108,19 +104,19 @@ class GenerateJobTest {
     Files.copy(Files.list(clean).filter(p -> p.getFileName().toString().startsWith("config_hash=")).findFirst()
         .orElseThrow().toFile().listFiles((dir, n) -> n.endsWith(".parquet"))[0].toPath(), stale.resolve("x.parquet"));
 
-    RunSummary s = GenerateJob.run(spark, config(resumed, "3"));
+    RunSummary s = GenerateJob.run(spark, config(resumed, "3"), GenerateJob.CommitListener.NONE);
     assertThat(s.rows()).isEqualTo(GOOD + 3);
     assertThat(content(resumed)).isEqualTo(content(clean));
 
     // a third run finds everything written and adds nothing
-    GenerateJob.run(spark, config(resumed, "3"));
+    GenerateJob.run(spark, config(resumed, "3"), GenerateJob.CommitListener.NONE);
     assertThat(content(resumed)).isEqualTo(content(clean));
   }
 
   @Test
   void duckDbReadsTheParquet() throws Exception {
     Path out = tmp.resolve("duck");
-    GenerateJob.run(spark, config(out, null));
+    GenerateJob.run(spark, config(out, null), GenerateJob.CommitListener.NONE);
     try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement st = c.createStatement()) {
       String glob = out.resolve("*/*.parquet").toString();
       ResultSet rs = st.executeQuery("SELECT count(*), count(DISTINCT config_hash), sum(CASE WHEN error IS NULL"
@@ -152,12 +148,17 @@ class GenerateJobTest {
     o.put("input.path", fx.input.toString());
     o.put("output.path", tmp.resolve("never").toString());
     long jobsBefore = spark.sparkContext().statusTracker().getJobIdsForGroup(null).length;
-    assertThatThrownBy(() -> GenerateJob.run(spark, JobConfig.load(null, o)))
+    assertThatThrownBy(() -> GenerateJob.run(spark, JobConfig.load(null, o), GenerateJob.CommitListener.NONE))
         .hasMessageContaining("is not usable").hasMessageContaining("no model.safetensors");
     assertThat(spark.sparkContext().statusTracker().getJobIdsForGroup(null).length).isEqualTo(jobsBefore);
     assertThat(tmp.resolve("never")).doesNotExist();
     o.put("model.dir", fx.model.toString());
     o.put("decoders", "[{decoder = freedave, block-length = 3, gen-length = 8}]");
     assertThatThrownBy(() -> JobConfig.load(null, o)).hasMessageContaining("multiple of block_length 3");
+    o.remove("decoders");
+    o.put("model.dtype", "flaot16");
+    assertThatThrownBy(() -> JobConfig.load(null, o)).hasMessage("model.dtype: unknown compute dtype 'flaot16' "
+        + "(float32, float16)");
+    assertThat(spark.sparkContext().statusTracker().getJobIdsForGroup(null).length).isEqualTo(jobsBefore);
   }
 }

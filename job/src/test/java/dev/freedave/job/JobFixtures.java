@@ -1,6 +1,6 @@
 package dev.freedave.job;
 
-import dev.freedave.model.TinyModels;
+import dev.freedave.testkit.TinyModels;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -2,8 +2,9 @@ package dev.freedave.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.freedave.batch.ChatTemplate;
-import dev.freedave.model.TinyModels;
+import dev.freedave.testkit.Fixtures;
+import dev.freedave.testkit.TinyModels;
+import dev.freedave.text.ChatTemplate;
 import dev.freedave.text.TextCodec;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,9 +18,9 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The job on tiny random checkpoints that carry the real models' ids and tokenizer formats: LLaDA-8B
@@ -67,7 +68,7 @@ class RealCheckpointJobTest {
     o.put("progress-interval-s", "0");
     o.put("decoders", "[{decoder = static, block-length = 16, gen-length = 32},"
         + " {decoder = freedave, draft-steps = 4, block-length = 16, gen-length = 32}]");
-    RunSummary s = GenerateJob.run(spark, JobConfig.load(null, o));
+    RunSummary s = GenerateJob.run(spark, JobConfig.load(null, o), GenerateJob.CommitListener.NONE);
     assertThat(s.errors()).isZero();
 
     int mask = llada ? 126336 : 151666;
@@ -109,7 +110,7 @@ class RealCheckpointJobTest {
   void aTorchScriptFolderRunsThroughTheJobAndRefusesACache() throws Exception {
     Path dir = tmp.resolve("ts");
     Path model = Files.createDirectories(dir.resolve("model"));
-    Path fixture = Path.of("..", "udf", "src", "test", "resources", "torchscript", "llada");
+    Path fixture = Fixtures.folder("torchscript/llada", dir);
     for (String f : List.of("model.pt", "freedave-torchscript.json")) {
       Files.copy(fixture.resolve(f), model.resolve(f));
     }
@@ -125,13 +126,14 @@ class RealCheckpointJobTest {
     o.put("audit-static", "true");
     o.put("progress-interval-s", "0");
     o.put("decoders", "[{decoder = freedave, draft-steps = 4, block-length = 8, gen-length = 16}]");
-    RunSummary s = GenerateJob.run(spark, JobConfig.load(null, o));
+    RunSummary s = GenerateJob.run(spark, JobConfig.load(null, o), GenerateJob.CommitListener.NONE);
     assertThat(s.errors()).isZero();
     assertThat(spark.read().parquet(dir.resolve("out").toString()).where("match_static = true").count()).isEqualTo(2);
 
     o.put("output.path", dir.resolve("out-cache").toString());
     o.put("decoders", "[{decoder = freedave, draft-steps = 4, block-length = 8, gen-length = 16, cache = dual}]");
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> GenerateJob.run(spark, JobConfig.load(null, o)))
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> GenerateJob.run(spark, JobConfig.load(null, o),
+        GenerateJob.CommitListener.NONE))
         .hasMessageContaining("TorchScript model has no block cache");
     assertThat(dir.resolve("out-cache")).doesNotExist();
   }

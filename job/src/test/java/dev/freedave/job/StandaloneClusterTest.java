@@ -81,7 +81,7 @@ class StandaloneClusterTest {
     List<String> local;
     SparkSession spark = SparkSession.builder().master("local[2]").config("spark.ui.enabled", "false").getOrCreate();
     try {
-      GenerateJob.run(spark, fx.config(localOut, Map.of()));
+      GenerateJob.run(spark, fx.config(localOut, Map.of()), GenerateJob.CommitListener.NONE);
       local = JobFixtures.content(spark, localOut);
     } finally {
       spark.stop();
@@ -113,7 +113,8 @@ class StandaloneClusterTest {
             System.getProperty("user.home") + "/.djl.ai"))
         .getOrCreate();
     try {
-      RunSummary s = GenerateJob.run(spark, fx.config(clusterOut, Map.of("partitions", "4")));
+      RunSummary s = GenerateJob.run(spark, fx.config(clusterOut, Map.of("partitions", "4")),
+          GenerateJob.CommitListener.NONE);
       assertThat(s.modelLoadsByJvm()).hasSize(2);
       assertThat(s.modelLoadsByJvm().values()).containsOnly(1);
       assertThat(s.modelLoadsByJvm().keySet()).doesNotContain(Long.toString(ProcessHandle.current().pid()));

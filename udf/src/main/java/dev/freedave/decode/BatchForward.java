@@ -2,8 +2,6 @@ package dev.freedave.decode;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.freedave.model.BlockCache;
 import dev.freedave.model.CacheMode;
@@ -12,14 +10,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * One scheduler step's forwards over many sequences of different lengths: right-padded into
  * [N, L] with pad keys masked (each row keeps positions 0..len-1, so its logits do not depend on its
- * neighbours), the LM head restricted to each sequence's block, and predict() reduced on the device
- * so only [N, W] tokens and confidences cross to the host. Full forwards (refilling caches when a
- * policy asks) and cached forwards go to the model as separate calls of the same step.
+ * neighbours) and the LM head restricted to each sequence's block; the {@link Sampler} turns the
+ * logits into predictions. Full forwards (refilling caches when a policy asks) and cached forwards go
+ * to the model as separate calls of the same step.
  */
 final class BatchForward {
   private BatchForward() {}
@@ -108,7 +105,7 @@ final class BatchForward {
           filled[idx.get(r)] = caches.get(r);
         }
       }
-      predict(model, logits, all, idx, preds);
+      Sampler.predict(model.spec(), logits, all, idx, preds);
     }
   }
 
@@ -141,70 +138,7 @@ final class BatchForward {
     try (NDManager m = model.newScope()) {
       NDArray logits = model.logitsWithCache(caches, m.create(ids, new Shape(n, q)), m.create(keep, new Shape(n, q)),
           m.create(index, new Shape(n, w)));
-      predict(model, logits, all, idx, preds);
+      Sampler.predict(model.spec(), logits, all, idx, preds);
     }
-  }
-
-  /** x0 = argmax, conf = max softmax probability, over the vocabulary without the mask id. */
-  private static void predict(DiffusionLM model, NDArray logits, List<Sequence> all, List<Integer> idx,
-      Prediction[] preds) {
-    int w = (int) logits.getShape().get(1);
-    // the mask id is never a prediction: committing it would leave the position masked forever
-    logits.set(new NDIndex(":, :, {}", model.spec().maskTokenId()), Float.NEGATIVE_INFINITY);
-    NDArray max = logits.max(new int[] {-1}, true); // [N,W,1]
-    int[] argmax = logits.argMax(-1).toType(DataType.INT32, false).toIntArray();
-    float[] sumExp = logits.sub(max).exp().sum(new int[] {-1}).toFloatArray();
-    for (int r = 0; r < idx.size(); r++) {
-      Sequence s = all.get(idx.get(r));
-      int[] x0 = new int[s.windowLength()];
-      float[] conf = new float[s.windowLength()];
-      for (int j = 0; j < s.windowLength(); j++) {
-        x0[j] = argmax[r * w + j];
-        conf[j] = 1f / sumExp[r * w + j]; // exp(max - max) / Σ exp(l - max)
-      }
-      if (s.temperature() > 0) {
-        int vocab = (int) logits.getShape().get(2);
-        sample(s, logits.get(r).toFloatArray(), vocab, x0, conf); // the mask column is -inf here too
-      }
-      preds[idx.get(r)] = new Prediction(s.windowStart(), x0, conf);
-    }
-  }
-
-  /**
-   * Gumbel-max in float64 on logits / T with noise drawn from (seed, absolute position, tokens
-   * decoded so far): any decoder that reaches the same state draws the same noise, which keeps
-   * FreeDave exact under sampling. Confidence stays the softmax of the raw logits at the sample.
-   */
-  private static void sample(Sequence s, float[] rows, int vocab, int[] x0, float[] conf) {
-    for (int j = 0; j < x0.length; j++) {
-      int absPos = s.promptLength() + s.windowStart() + j;
-      SplittableRandom rnd = new SplittableRandom(mix(s.seed(), absPos, s.decodedCount()));
-      int base = j * vocab;
-      double best = Double.NEGATIVE_INFINITY;
-      int arg = 0;
-      float max = Float.NEGATIVE_INFINITY;
-      for (int v = 0; v < vocab; v++) {
-        double u = rnd.nextDouble();
-        double g = -Math.log(-Math.log(u == 0 ? Double.MIN_VALUE : u));
-        double score = rows[base + v] / s.temperature() + g;
-        if (score > best) {
-          best = score;
-          arg = v;
-        }
-        max = Math.max(max, rows[base + v]);
-      }
-      double sum = 0;
-      for (int v = 0; v < vocab; v++) {
-        sum += Math.exp(rows[base + v] - max);
-      }
-      x0[j] = arg;
-      conf[j] = (float) (Math.exp(rows[base + arg] - max) / sum);
-    }
-  }
-
-  private static long mix(long seed, int pos, int decoded) {
-    long h = seed * 0x9E3779B97F4A7C15L + pos;
-    h = (h ^ (h >>> 31)) * 0xBF58476D1CE4E5B9L + decoded;
-    return h ^ (h >>> 29);
   }
 }

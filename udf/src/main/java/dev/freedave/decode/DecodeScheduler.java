@@ -105,25 +105,21 @@ public final class DecodeScheduler {
     private void step() {
       while (active.size() < maxRowsInFlight && input.hasNext()) {
         DecodeRequest r = input.next();
-        Object created;
+        RowDecoder d;
         try {
           if (r.config().cache() != CacheMode.NONE && !model.supportsCache()) {
             throw new IllegalArgumentException("cache = " + r.config().cache().label() + " needs a block cache, which "
                 + model.getClass().getSimpleName() + " does not have; use cache = none");
           }
-          created = RowDecoder.create(r, model.spec(), maxSequencesPerForward);
+          d = RowDecoder.create(r, model.spec(), maxSequencesPerForward);
         } catch (IllegalArgumentException e) {
-          created = DecodeResult.failed(r, e.getMessage());
+          ready.add(new Keyed(r, DecodeResult.failed(r, e.getMessage())));
+          continue;
         }
-        if (created instanceof DecodeResult failed) {
-          ready.add(new Keyed(r, failed));
+        if (d.done()) {
+          ready.add(new Keyed(r, d.result()));
         } else {
-          RowDecoder d = (RowDecoder) created;
-          if (d.done()) {
-            ready.add(new Keyed(r, d.result()));
-          } else {
-            active.add(d);
-          }
+          active.add(d);
         }
       }
       if (active.isEmpty()) {

@@ -16,6 +16,9 @@ import java.util.Arrays;
 public record DecodeStats(int nfe, int staticSteps, int tokensDecoded, int[] acceptedHist, long positionsComputed,
     double decodeMs) {
 
+  /** The statistics of a row that was never decoded. */
+  public static final DecodeStats NONE = new DecodeStats(0, 0, 0, new int[0], 0, 0);
+
   /** Tokens per forward call. */
   public double tpf() {
     return nfe == 0 ? 0 : (double) tokensDecoded / nfe;

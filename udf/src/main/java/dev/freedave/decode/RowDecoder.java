@@ -32,13 +32,15 @@ abstract class RowDecoder {
   }
 
   /**
-   * The decoder for a request, or an error result when the row cannot be decoded (the reason names
-   * the row's problem; the caller records it and goes on).
+   * The decoder for a request.
+   *
+   * @throws IllegalArgumentException when the row cannot be decoded; the message names the row's
+   *     problem, and the caller records it as the row's error and goes on
    */
-  static Object create(DecodeRequest r, ModelSpec spec, int maxSequencesPerForward) {
+  static RowDecoder create(DecodeRequest r, ModelSpec spec, int maxSequencesPerForward) {
     String problem = validate(r, spec);
     if (problem != null) {
-      return DecodeResult.failed(r, problem);
+      throw new IllegalArgumentException(problem);
     }
     DecodeConfig c = r.config();
     return switch (c.method()) {

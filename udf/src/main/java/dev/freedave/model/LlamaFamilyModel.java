@@ -10,9 +10,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
-import dev.freedave.text.TextCodec;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -73,13 +73,9 @@ public final class LlamaFamilyModel implements DiffusionLM {
    * Loads a Hugging Face folder. Every tensor's presence and shape is checked before any is
    * loaded; a mismatch names the tensor and the expected shape.
    */
-  public static LlamaFamilyModel load(Path dir, DataType dtype, Device device) throws IOException {
-    if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
-      throw new IllegalArgumentException("compute dtype must be float32 or float16, got " + dtype);
-    }
-    ModelConfig config = ModelConfig.read(dir);
-    ModelSpec spec = config.maskTokenId() >= 0
-        ? ModelSpec.of(config).withAddedTokens(TextCodec.addedTokens(dir)) : null;
+  static LlamaFamilyModel load(Path dir, ModelConfig config, ModelSpec spec, ComputeDtype computeDtype, Device device)
+      throws IOException {
+    DataType dtype = computeDtype.djl();
     WeightNames names = new WeightNames(config);
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       ckpt.validate(names.expected());
@@ -155,7 +151,6 @@ public final class LlamaFamilyModel implements DiffusionLM {
    * with its config.json; the caller adds the tokenizer.
    */
   public void save(Path dir, SafetensorsReader.DType storage) throws IOException {
-    Files.createDirectories(dir);
     WeightNames n = new WeightNames(config);
     long q = (long) config.numHeads() * config.headDim();
     long kv = (long) config.numKvHeads() * config.headDim();
@@ -185,8 +180,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
     if (!config.tiedEmbeddings()) {
       put(out, n.head(), head);
     }
-    SafetensorsWriter.write(dir.resolve("model.safetensors"), out, storage);
-    Files.writeString(dir.resolve("config.json"), TinyModels.configJson(config));
+    CheckpointWriter.write(dir, config, out, storage, 1);
   }
 
   private static void put(Map<String, SafetensorsWriter.Tensor> out, String name, NDArray a) {
@@ -431,12 +425,12 @@ public final class LlamaFamilyModel implements DiffusionLM {
   /** y = x·Wᵀ (+ b) with W stored [out, in], as torch's linear; multiplied in W's dtype, returned in float32. */
   private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
     NDArray in = x.toType(weight.getDataType(), false);
-    return in.getNDArrayInternal().linear(in, weight, bias).singletonOrThrow().toType(DataType.FLOAT32, false);
+    return Linear.linear(in, weight, bias).singletonOrThrow().toType(DataType.FLOAT32, false);
   }
 
   /** Row gather: table[ids] with the shape of ids plus the row. */
   static NDArray rows(NDArray table, NDArray ids) {
-    return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
+    return Embedding.embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
   }
 
   private Rope ropeFor(NDArray positions) {

@@ -1,26 +1,21 @@
 package dev.freedave.model;
 
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The hyper-parameters of a Llama-family diffusion LM, read from an unmodified Hugging Face
- * {@code config.json} of either naming scheme (LLaDA's OLMo-style keys or Qwen2/Dream keys).
+ * The hyper-parameters of a Llama-family diffusion LM as an unmodified Hugging Face
+ * {@code config.json} of either family states them (LLaDA's OLMo-style keys, Dream's Qwen2 keys;
+ * docs/checkpoints.md). {@link #parse} reads one, {@link #toJson} writes one back in the family's keys.
  *
- * @param maskTokenId -1 when the config names none (a plain Qwen2 body); decoders refuse such a model
- * @param predictionOffset 1 for Dream-style models that read position p from the logits at p-1
+ * @param maskTokenId -1 when the file names none and its model_type has no default (a plain Qwen2 body)
  */
 public record ModelConfig(
-    Family family,
+    ModelFamily family,
     int vocabSize,
     int hiddenSize,
     int numLayers,
@@ -34,129 +29,223 @@ public record ModelConfig(
     boolean tiedEmbeddings,
     int maxSequenceLength,
     int maskTokenId,
-    List<Integer> eosTokenIds,
-    int predictionOffset) {
-
-  /** The two tensor naming schemes we load. */
-  public enum Family {
-    LLADA,
-    QWEN2
-  }
+    List<Integer> eosTokenIds) {
 
   public ModelConfig {
     eosTokenIds = List.copyOf(eosTokenIds);
+    require(vocabSize > 0 && hiddenSize > 0 && numLayers > 0 && intermediateSize > 0 && numHeads > 0
+        && numKvHeads > 0 && headDim > 0,
+        "sizes must be positive: vocab %d hidden %d layers %d ffn %d heads %d kv heads %d head_dim %d", vocabSize,
+        hiddenSize, numLayers, intermediateSize, numHeads, numKvHeads, headDim);
     require(numHeads % numKvHeads == 0, "num heads %d is not a multiple of kv heads %d", numHeads, numKvHeads);
     require(headDim % 2 == 0, "head_dim %d must be even for rotary embeddings", headDim);
-    require(vocabSize > 0 && hiddenSize > 0 && numLayers > 0 && intermediateSize > 0,
-        "sizes must be positive: vocab %d hidden %d layers %d ffn %d", vocabSize, hiddenSize, numLayers, intermediateSize);
   }
 
   public int kvGroups() {
     return numHeads / numKvHeads;
   }
 
-  public static ModelConfig read(Path modelDir) throws IOException {
-    Path file = modelDir.resolve("config.json");
-    if (!Files.isRegularFile(file)) {
-      throw new ModelLoadException("no config.json in model folder " + modelDir);
-    }
-    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      return parse(JsonParser.parseReader(r).getAsJsonObject(), file.toString());
-    } catch (IllegalStateException | com.google.gson.JsonParseException e) {
-      throw new ModelLoadException("config.json is not a JSON object: " + file, e);
-    }
+  public int predictionOffset() {
+    return family.predictionOffset;
   }
 
+  /**
+   * Reads a config.json object.
+   *
+   * @param source the file, named in every error
+   */
   public static ModelConfig parse(JsonObject c, String source) {
-    String type = c.has("model_type") ? c.get("model_type").getAsString() : "";
-    return switch (type.toLowerCase()) {
-      case "llada" -> parseLlada(c, source);
-      case "dream", "qwen2" -> parseQwen2(c, source);
-      default -> throw new ModelLoadException(
-          "unknown model_type '" + type + "' in " + source + " (supported: llada, Dream, qwen2)");
-    };
+    Keys k = new Keys(c, source);
+    String type = k.string("model_type", "");
+    ModelFamily family = ModelFamily.parse(type, source);
+    boolean defaults = family.defaultsApplyTo(type);
+    int mask = k.integer("mask_token_id", defaults ? family.defaultMaskId : -1);
+    List<Integer> eos = k.ids("eos_token_id");
+    if (eos.isEmpty() && defaults) {
+      eos = family.defaultEosIds;
+    }
+    return family == ModelFamily.LLADA ? parseLlada(k, mask, eos) : parseQwen2(k, mask, eos);
   }
 
-  private static ModelConfig parseLlada(JsonObject c, String src) {
-    String act = optString(c, "activation_type", "silu");
-    String block = optString(c, "block_type", "llama");
-    String norm = optString(c, "layer_norm_type", "rms");
+  private static ModelConfig parseLlada(Keys k, int mask, List<Integer> eos) {
+    String act = k.string("activation_type", "silu");
+    String block = k.string("block_type", "llama");
+    String norm = k.string("layer_norm_type", "rms");
     require(act.equals("silu") && block.equals("llama") && norm.equals("rms"),
         "%s: only the Llama-style LLaDA block is supported (activation silu, block llama, norm rms), got %s/%s/%s",
-        src, act, block, norm);
-    require(!optBool(c, "alibi", false) && optBool(c, "rope", true), "%s: LLaDA without RoPE is not supported", src);
-    int d = intKey(c, "d_model", src);
-    int heads = intKey(c, "n_heads", src);
-    int kv = c.has("n_kv_heads") && !c.get("n_kv_heads").isJsonNull() ? c.get("n_kv_heads").getAsInt() : heads;
-    int ffn = c.has("mlp_hidden_size") && !c.get("mlp_hidden_size").isJsonNull()
-        ? c.get("mlp_hidden_size").getAsInt()
-        : (int) Math.round(optDouble(c, "mlp_ratio", 4) * d);
-    int vocab = c.has("embedding_size") && !c.get("embedding_size").isJsonNull()
-        ? c.get("embedding_size").getAsInt()
-        : intKey(c, "vocab_size", src);
-    return new ModelConfig(Family.LLADA, vocab, d, intKey(c, "n_layers", src), heads, kv, d / heads, ffn,
-        optDouble(c, "rms_norm_eps", 1e-5), optDouble(c, "rope_theta", 10000),
-        optBool(c, "include_qkv_bias", false) || optBool(c, "include_bias", false),
-        optBool(c, "weight_tying", false), (int) optDouble(c, "max_sequence_length", 4096),
-        (int) optDouble(c, "mask_token_id", 126336), idList(c.get("eos_token_id")), 0);
+        k.source, act, block, norm);
+    require(!k.bool("alibi", false) && k.bool("rope", true), "%s: LLaDA without RoPE is not supported", k.source);
+    int d = k.required("d_model");
+    int heads = k.required("n_heads");
+    require(heads > 0, "%s: n_heads must be positive, got %d", k.source, heads);
+    int kv = k.integer("n_kv_heads", heads);
+    int ffn = k.has("mlp_hidden_size") ? k.required("mlp_hidden_size") : (int) Math.round(k.number("mlp_ratio", 4) * d);
+    int vocab = k.has("embedding_size") ? k.required("embedding_size") : k.required("vocab_size");
+    return new ModelConfig(ModelFamily.LLADA, vocab, d, k.required("n_layers"), heads, kv, d / heads, ffn,
+        k.number("rms_norm_eps", 1e-5), k.number("rope_theta", 10000),
+        k.bool("include_qkv_bias", false) || k.bool("include_bias", false), k.bool("weight_tying", false),
+        k.integer("max_sequence_length", ModelFamily.LLADA.defaultMaxSequenceLength), mask, eos);
   }
 
-  private static ModelConfig parseQwen2(JsonObject c, String src) {
-    String act = optString(c, "hidden_act", "silu");
-    require(act.equals("silu"), "%s: hidden_act %s is not supported (silu only)", src, act);
-    require(!optBool(c, "use_sliding_window", false), "%s: sliding-window attention is not supported", src);
-    int d = intKey(c, "hidden_size", src);
-    int heads = intKey(c, "num_attention_heads", src);
-    int kv = c.has("num_key_value_heads") ? c.get("num_key_value_heads").getAsInt() : heads;
-    int headDim = c.has("head_dim") && !c.get("head_dim").isJsonNull() ? c.get("head_dim").getAsInt() : d / heads;
+  private static ModelConfig parseQwen2(Keys k, int mask, List<Integer> eos) {
+    String act = k.string("hidden_act", "silu");
+    require(act.equals("silu"), "%s: hidden_act %s is not supported (silu only)", k.source, act);
+    require(!k.bool("use_sliding_window", false), "%s: sliding-window attention is not supported", k.source);
+    if (k.has("rope_scaling")) {
+      throw new ModelLoadException(k.source + ": rope_scaling is not supported");
+    }
+    int d = k.required("hidden_size");
+    int heads = k.required("num_attention_heads");
+    require(heads > 0, "%s: num_attention_heads must be positive, got %d", k.source, heads);
     // transformers 5 moved rope_theta into rope_parameters; older files keep it at the top level
-    double theta = c.has("rope_theta") ? c.get("rope_theta").getAsDouble()
-        : c.has("rope_parameters") && c.getAsJsonObject("rope_parameters").has("rope_theta")
-            ? c.getAsJsonObject("rope_parameters").get("rope_theta").getAsDouble() : 10000;
-    if (c.has("rope_scaling") && !c.get("rope_scaling").isJsonNull()) {
-      throw new ModelLoadException(src + ": rope_scaling is not supported");
-    }
-    // The Dream checkpoints name their mask id in config.json; a plain qwen2 body has none.
-    int mask = (int) optDouble(c, "mask_token_id", -1);
-    int maxLen = (int) optDouble(c, "max_position_embeddings", 2048);
-    return new ModelConfig(Family.QWEN2, intKey(c, "vocab_size", src), d, intKey(c, "num_hidden_layers", src),
-        heads, kv, headDim, intKey(c, "intermediate_size", src), optDouble(c, "rms_norm_eps", 1e-6), theta,
-        true, optBool(c, "tie_word_embeddings", false), maxLen, mask, idList(c.get("eos_token_id")), 1);
+    double theta = k.has("rope_theta") ? k.number("rope_theta", 0)
+        : new Keys(k.object("rope_parameters"), k.source + " rope_parameters").number("rope_theta", 10000);
+    return new ModelConfig(ModelFamily.DREAM, k.required("vocab_size"), d, k.required("num_hidden_layers"), heads,
+        k.integer("num_key_value_heads", heads), k.integer("head_dim", d / heads), k.required("intermediate_size"),
+        k.number("rms_norm_eps", 1e-6), theta, true, k.bool("tie_word_embeddings", false),
+        k.integer("max_position_embeddings", ModelFamily.DREAM.defaultMaxSequenceLength), mask, eos);
   }
 
-  /** An id or a list of ids (as eos_token_id is written either way); empty when absent or null. */
-  static List<Integer> idList(JsonElement e) {
-    List<Integer> ids = new ArrayList<>();
-    if (e == null || e.isJsonNull()) {
-      return ids;
+  /** This config as a config.json in its family's keys, as the released checkpoints write it. */
+  public String toJson() {
+    JsonObject o = new JsonObject();
+    if (family == ModelFamily.LLADA) {
+      o.addProperty("model_type", "llada");
+      o.addProperty("d_model", hiddenSize);
+      o.addProperty("n_layers", numLayers);
+      o.addProperty("n_heads", numHeads);
+      o.addProperty("n_kv_heads", numKvHeads);
+      o.addProperty("mlp_hidden_size", intermediateSize);
+      o.addProperty("activation_type", "silu");
+      o.addProperty("block_type", "llama");
+      o.addProperty("layer_norm_type", "rms");
+      o.addProperty("include_qkv_bias", qkvBias);
+      o.addProperty("weight_tying", tiedEmbeddings);
+      o.addProperty("embedding_size", vocabSize);
+      o.addProperty("max_sequence_length", maxSequenceLength);
+    } else {
+      o.addProperty("model_type", "Dream");
+      o.addProperty("hidden_size", hiddenSize);
+      o.addProperty("num_hidden_layers", numLayers);
+      o.addProperty("num_attention_heads", numHeads);
+      o.addProperty("num_key_value_heads", numKvHeads);
+      o.addProperty("head_dim", headDim);
+      o.addProperty("intermediate_size", intermediateSize);
+      o.addProperty("hidden_act", "silu");
+      o.addProperty("tie_word_embeddings", tiedEmbeddings);
+      o.addProperty("max_position_embeddings", maxSequenceLength);
     }
-    if (e.isJsonArray()) {
-      for (JsonElement x : (JsonArray) e) {
+    o.addProperty("vocab_size", vocabSize);
+    o.addProperty("rms_norm_eps", rmsNormEps);
+    o.addProperty("rope_theta", ropeTheta);
+    o.addProperty("mask_token_id", maskTokenId);
+    if (!eosTokenIds.isEmpty()) {
+      o.addProperty("eos_token_id", eosTokenIds.get(0));
+      o.addProperty("pad_token_id", eosTokenIds.get(0));
+    }
+    return new GsonBuilder().setPrettyPrinting().create().toJson(o);
+  }
+
+  /** Typed reads of a JSON object whose errors name the file and the key. */
+  static final class Keys {
+    private final JsonObject o;
+    final String source;
+
+    Keys(JsonObject o, String source) {
+      this.o = o;
+      this.source = source;
+    }
+
+    boolean has(String key) {
+      return o.has(key) && !o.get(key).isJsonNull();
+    }
+
+    JsonObject object(String key) {
+      if (!has(key)) {
+        return new JsonObject();
+      }
+      if (!o.get(key).isJsonObject()) {
+        throw bad(key, "an object");
+      }
+      return o.getAsJsonObject(key);
+    }
+
+    int required(String key) {
+      if (!has(key)) {
+        throw new ModelLoadException(source + ": missing required key '" + key + "'");
+      }
+      return integer(key, 0);
+    }
+
+    int integer(String key, int def) {
+      if (!has(key)) {
+        return def;
+      }
+      double v = number(key, def);
+      if (v != Math.rint(v) || Math.abs(v) > Integer.MAX_VALUE) {
+        throw bad(key, "an integer");
+      }
+      return (int) v;
+    }
+
+    double number(String key, double def) {
+      if (!has(key)) {
+        return def;
+      }
+      JsonElement e = o.get(key);
+      if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+        throw bad(key, "a number");
+      }
+      return e.getAsDouble();
+    }
+
+    boolean bool(String key, boolean def) {
+      if (!has(key)) {
+        return def;
+      }
+      JsonElement e = o.get(key);
+      if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
+        throw bad(key, "true or false");
+      }
+      return e.getAsBoolean();
+    }
+
+    String string(String key, String def) {
+      if (!has(key)) {
+        return def;
+      }
+      JsonElement e = o.get(key);
+      if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+        throw bad(key, "a string");
+      }
+      return e.getAsString();
+    }
+
+    /** An id or a list of ids (eos_token_id is written either way); empty when absent. */
+    List<Integer> ids(String key) {
+      List<Integer> ids = new ArrayList<>();
+      if (!has(key)) {
+        return ids;
+      }
+      JsonElement e = o.get(key);
+      JsonArray list = new JsonArray();
+      if (e.isJsonArray()) {
+        list = e.getAsJsonArray();
+      } else {
+        list.add(e);
+      }
+      for (JsonElement x : list) {
+        if (!x.isJsonPrimitive() || !x.getAsJsonPrimitive().isNumber() || x.getAsDouble() != Math.rint(x.getAsDouble())) {
+          throw bad(key, "a token id or a list of token ids");
+        }
         ids.add(x.getAsInt());
       }
-    } else {
-      ids.add(e.getAsInt());
+      return ids;
     }
-    return ids;
-  }
 
-  private static int intKey(JsonObject c, String key, String src) {
-    if (!c.has(key) || c.get(key).isJsonNull()) {
-      throw new ModelLoadException(src + ": missing required key '" + key + "'");
+    private ModelLoadException bad(String key, String what) {
+      return new ModelLoadException(source + ": '" + key + "' must be " + what + ", got " + o.get(key));
     }
-    return c.get(key).getAsInt();
-  }
-
-  private static double optDouble(JsonObject c, String key, double def) {
-    return c.has(key) && !c.get(key).isJsonNull() ? c.get(key).getAsDouble() : def;
-  }
-
-  private static boolean optBool(JsonObject c, String key, boolean def) {
-    return c.has(key) && !c.get(key).isJsonNull() ? c.get(key).getAsBoolean() : def;
-  }
-
-  private static String optString(JsonObject c, String key, String def) {
-    return c.has(key) && !c.get(key).isJsonNull() ? c.get(key).getAsString() : def;
   }
 
   private static void require(boolean ok, String fmt, Object... args) {

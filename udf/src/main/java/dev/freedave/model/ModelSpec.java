@@ -27,36 +27,27 @@ public record ModelSpec(int vocabSize, int maskTokenId, List<Integer> endTokenId
     }
   }
 
-  /** End-of-turn tokens of the chat formats we know: an Instruct model ends its answer with one. */
-  public static final List<String> END_OF_TURN = List.of("<|eot_id|>", "<|im_end|>");
-
-  /** Names the mask token goes by in the tokenizers of LLaDA and Dream. */
-  public static final List<String> MASK_NAMES = List.of("<|mdm_mask|>", "<|mask|>");
-
   public static ModelSpec of(ModelConfig c) {
     return new ModelSpec(c.vocabSize(), c.maskTokenId(), c.eosTokenIds(), c.predictionOffset(), c.maxSequenceLength());
   }
 
   /**
-   * These ids completed by the tokenizer's added tokens: an end-of-turn token ({@code <|eot_id|>} for
-   * LLaDA, {@code <|im_end|>} for Dream) ends an answer like EOS does, and a tokenizer whose mask
-   * token disagrees with the model's is refused before any work.
+   * These ids completed by the tokenizer's added tokens: the family's end-of-turn token ends an
+   * answer like EOS does, and a tokenizer whose mask token disagrees with the model's is refused
+   * before any work.
    *
    * @param addedTokens the tokenizer's added tokens, content to id (empty: nothing changes)
    */
-  public ModelSpec withAddedTokens(Map<String, Integer> addedTokens) {
-    for (String name : MASK_NAMES) {
-      Integer id = addedTokens.get(name);
-      if (id != null && id != maskTokenId) {
-        throw new ModelLoadException("the model's mask_token_id is " + maskTokenId + " but the tokenizer's " + name
-            + " is " + id + "; config and tokenizer are from different models");
-      }
+  public ModelSpec withAddedTokens(Map<String, Integer> addedTokens, ModelFamily family) {
+    Integer mask = addedTokens.get(family.maskTokenName);
+    if (mask != null && mask != maskTokenId) {
+      throw new ModelLoadException("the model's mask_token_id is " + maskTokenId + " but the tokenizer's "
+          + family.maskTokenName + " is " + mask + "; config and tokenizer are from different models");
     }
     Set<Integer> ends = new LinkedHashSet<>(endTokenIds);
-    for (String name : END_OF_TURN) {
-      if (addedTokens.containsKey(name)) {
-        ends.add(addedTokens.get(name));
-      }
+    Integer endOfTurn = addedTokens.get(family.endOfTurnToken);
+    if (endOfTurn != null) {
+      ends.add(endOfTurn);
     }
     return new ModelSpec(vocabSize, maskTokenId, List.copyOf(ends), predictionOffset, maxSequenceLength);
   }

@@ -7,17 +7,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Block;
+import ai.djl.nn.core.Embedding;
 import ai.djl.training.ParameterStore;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import dev.freedave.text.TextCodec;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Locale;
 
 /**
  * A diffusion LM exported as a TorchScript module {@code (input_ids, attention_mask) → logits}
@@ -41,51 +37,53 @@ public final class TorchScriptModel implements DiffusionLM {
     this.manager = model.getNDManager();
   }
 
-  public static boolean isTorchScriptFolder(Path dir) {
+  static boolean isExport(Path dir) {
     return Files.isRegularFile(dir.resolve(SPEC_FILE));
   }
 
-  public static TorchScriptModel load(Path dir, Device device) throws IOException {
-    JsonObject j;
-    try {
-      j = JsonParser.parseString(Files.readString(dir.resolve(SPEC_FILE), StandardCharsets.UTF_8)).getAsJsonObject();
-    } catch (RuntimeException e) {
-      throw new ModelLoadException(dir.resolve(SPEC_FILE) + " is not a JSON object", e);
+  /**
+   * An export folder's {@value #SPEC_FILE}: the module file and the decoder spec. model_type picks
+   * the family's default ids; ids written in the file win.
+   */
+  record Export(Path module, ModelFamily family, ModelSpec spec) {
+    static Export read(Path dir) throws IOException {
+      Path file = dir.resolve(SPEC_FILE);
+      ModelConfig.Keys k = new ModelConfig.Keys(ModelFolder.readObject(file), file.toString());
+      String type = k.string("model_type", "");
+      ModelFamily f = ModelFamily.ofModelType(type).orElseThrow(() -> new ModelLoadException(
+          file + ": model_type must be llada or Dream, got '" + type + "'"));
+      if (!k.has("vocab_size")) {
+        throw new ModelLoadException(file + ": missing vocab_size");
+      }
+      var eos = k.ids("eos_token_id");
+      ModelSpec spec = new ModelSpec(k.required("vocab_size"), k.integer("mask_token_id", f.defaultMaskId),
+          eos.isEmpty() ? f.defaultEosIds : eos, k.integer("prediction_offset", f.predictionOffset),
+          k.integer("max_sequence_length", f.defaultMaxSequenceLength));
+      String name = k.string("file", "model.pt");
+      if (!name.endsWith(".pt")) {
+        throw new ModelLoadException(file + ": 'file' must name a .pt module, got '" + name + "'");
+      }
+      return new Export(dir.resolve(name), f, spec);
     }
-    ModelSpec spec = readSpec(j, dir.resolve(SPEC_FILE).toString()).withAddedTokens(TextCodec.addedTokens(dir));
-    String file = j.has("file") ? j.get("file").getAsString() : "model.pt";
-    if (!file.endsWith(".pt") || !Files.isRegularFile(dir.resolve(file))) {
-      throw new ModelLoadException("TorchScript file " + dir.resolve(file) + " is missing (or not a .pt)");
+
+    void checkModuleFile() {
+      if (!Files.isRegularFile(module)) {
+        throw new ModelLoadException("TorchScript file " + module + " named by " + SPEC_FILE + " is missing");
+      }
     }
-    Model m = Model.newInstance("freedave-torchscript", device, "PyTorch");
-    try {
-      m.load(dir, file.substring(0, file.length() - 3));
-    } catch (MalformedModelException | RuntimeException e) {
-      m.close();
-      throw new ModelLoadException("cannot load TorchScript module " + dir.resolve(file) + ": " + e.getMessage(), e);
-    }
-    return new TorchScriptModel(m, spec);
   }
 
-  /** model_type picks the family defaults (models.md §1, §2); explicit ids in the file win. */
-  static ModelSpec readSpec(JsonObject j, String src) {
-    String type = j.has("model_type") ? j.get("model_type").getAsString().toLowerCase(Locale.ROOT) : "";
-    boolean llada = switch (type) {
-      case "llada" -> true;
-      case "dream", "qwen2" -> false;
-      default -> throw new ModelLoadException(src + ": model_type must be llada or Dream, got '" + type + "'");
-    };
-    if (!j.has("vocab_size")) {
-      throw new ModelLoadException(src + ": missing vocab_size");
+  static TorchScriptModel load(Export export, ModelSpec spec, Device device) throws IOException {
+    export.checkModuleFile();
+    String name = export.module().getFileName().toString();
+    Model m = Model.newInstance("freedave-torchscript", device, "PyTorch");
+    try {
+      m.load(export.module().getParent(), name.substring(0, name.length() - 3));
+    } catch (MalformedModelException | RuntimeException e) {
+      m.close();
+      throw new ModelLoadException("cannot load TorchScript module " + export.module() + ": " + e.getMessage(), e);
     }
-    List<Integer> eos = ModelConfig.idList(j.get("eos_token_id"));
-    if (eos.isEmpty()) {
-      eos = List.of(llada ? 126081 : 151643);
-    }
-    int mask = j.has("mask_token_id") ? j.get("mask_token_id").getAsInt() : llada ? 126336 : 151666;
-    int offset = j.has("prediction_offset") ? j.get("prediction_offset").getAsInt() : llada ? 0 : 1;
-    int maxLen = j.has("max_sequence_length") ? j.get("max_sequence_length").getAsInt() : llada ? 4096 : 2048;
-    return new ModelSpec(j.get("vocab_size").getAsInt(), mask, eos, offset, maxLen);
+    return new TorchScriptModel(m, spec);
   }
 
   @Override
@@ -117,7 +115,8 @@ public final class TorchScriptModel implements DiffusionLM {
         // a row gather on [B*L, V]: never an index tensor as large as the logits
         long w = outputIndex.getShape().get(1);
         NDArray flat = outputIndex.add(scope.arange(0, (int) (b * len), (int) len, DataType.INT64).reshape(b, 1));
-        logits = LlamaFamilyModel.rows(logits.reshape(b * len, v), flat).reshape(b, w, v);
+        logits = Embedding.embedding(flat, logits.reshape(b * len, v), SparseFormat.DENSE).singletonOrThrow()
+            .reshape(b, w, v);
       }
       NDArray f32 = logits.toType(DataType.FLOAT32, false);
       f32.attach(out);

@@ -3,22 +3,22 @@ package dev.freedave.model;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Tensor names and expected shapes of the two checkpoint naming schemes (models.md §1.2, §2.2). */
+/** Tensor names and expected shapes of a config's checkpoint, in its family's naming (docs/checkpoints.md). */
 public final class WeightNames {
   private final ModelConfig c;
-  private final String prefix;
+  private final boolean llada;
 
   public WeightNames(ModelConfig config) {
     this.c = config;
-    this.prefix = config.family() == ModelConfig.Family.LLADA ? "model.transformer." : "model.";
+    this.llada = config.family() == ModelFamily.LLADA;
   }
 
   public String embedding() {
-    return c.family() == ModelConfig.Family.LLADA ? prefix + "wte.weight" : prefix + "embed_tokens.weight";
+    return llada ? "model.transformer.wte.weight" : "model.embed_tokens.weight";
   }
 
   public String finalNorm() {
-    return c.family() == ModelConfig.Family.LLADA ? prefix + "ln_f.weight" : prefix + "norm.weight";
+    return llada ? "model.transformer.ln_f.weight" : "model.norm.weight";
   }
 
   /** The LM head; equals {@link #embedding()} when the config ties them. */
@@ -26,16 +26,15 @@ public final class WeightNames {
     if (c.tiedEmbeddings()) {
       return embedding();
     }
-    return c.family() == ModelConfig.Family.LLADA ? prefix + "ff_out.weight" : "lm_head.weight";
+    return llada ? "model.transformer.ff_out.weight" : "lm_head.weight";
   }
 
-  /** Names inside block {@code i}; {@code part} is one of the Llama roles below. */
+  /** Names inside block {@code i}. */
   public String layer(int i, Part part) {
-    String base = c.family() == ModelConfig.Family.LLADA ? prefix + "blocks." + i + "." : prefix + "layers." + i + ".";
-    return base + (c.family() == ModelConfig.Family.LLADA ? part.llada : part.qwen2);
+    return llada ? "model.transformer.blocks." + i + "." + part.llada : "model.layers." + i + "." + part.dream;
   }
 
-  /** The Llama roles of a block's tensors, with each scheme's name. */
+  /** The Llama roles of a block's tensors, with each family's name. */
   public enum Part {
     ATTN_NORM("attn_norm.weight", "input_layernorm.weight"),
     Q("q_proj.weight", "self_attn.q_proj.weight"),
@@ -51,15 +50,15 @@ public final class WeightNames {
     DOWN("ff_out.weight", "mlp.down_proj.weight");
 
     final String llada;
-    final String qwen2;
+    final String dream;
 
-    Part(String llada, String qwen2) {
+    Part(String llada, String dream) {
       this.llada = llada;
-      this.qwen2 = qwen2;
+      this.dream = dream;
     }
   }
 
-  /** Every tensor the config implies, in load order, with its [out, in] shape. */
+  /** Every tensor the config implies, in load order, with its [out, in] shape (the tied head once). */
   public Map<String, long[]> expected() {
     long d = c.hiddenSize();
     long q = (long) c.numHeads() * c.headDim();

@@ -1,116 +1,86 @@
 package dev.freedave.spark;
 
 import ai.djl.Device;
-import dev.freedave.batch.ExecutorModels;
-import dev.freedave.batch.GenerateSettings;
-import dev.freedave.batch.InputRow;
-import dev.freedave.batch.OutputRow;
-import dev.freedave.batch.PartitionGenerator;
 import dev.freedave.decode.DecodeConfig;
-import dev.freedave.decode.DecodeScheduler;
+import dev.freedave.generate.GenerateSettings;
+import dev.freedave.generate.InputRow;
+import dev.freedave.generate.OutputColumn;
+import dev.freedave.generate.OutputRow;
+import dev.freedave.generate.PartitionGenerator;
+import dev.freedave.model.LoadedModel;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
-import org.apache.spark.sql.types.StructType;
-import org.apache.spark.util.CollectionAccumulator;
-import org.apache.spark.util.LongAccumulator;
 
 /**
- * The Spark adapter: one partition of (id, prompt, answer, seed) rows in, one output row per input
- * row out, decoded by the executor's shared model on the GPU Spark assigned to the task (else CPU).
+ * The per-partition function {@link FreeDaveGenerator} runs: one partition of input rows in, each
+ * row out again with the result columns appended, decoded by the executor's shared model
+ * ({@link ExecutorModels}) on the GPU Spark assigned to the task, else the CPU.
  */
-public final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
+final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DecodePartitions.class);
 
-  /** Input columns, in this order, as the job normalises any dataset. */
-  public static final StructType INPUT_SCHEMA = new StructType(new StructField[] {
-      DataTypes.createStructField("id", DataTypes.StringType, true),
-      DataTypes.createStructField("prompt", DataTypes.StringType, true),
-      DataTypes.createStructField("answer", DataTypes.StringType, true),
-      DataTypes.createStructField("seed", DataTypes.LongType, true)});
-
-  /** The Parquet schema (README, "Output schema"). */
-  public static final StructType OUTPUT_SCHEMA = new StructType(new StructField[] {
-      DataTypes.createStructField("id", DataTypes.StringType, true),
-      DataTypes.createStructField("prompt", DataTypes.StringType, true),
-      DataTypes.createStructField("completion", DataTypes.StringType, true),
-      DataTypes.createStructField("completion_token_ids", DataTypes.createArrayType(DataTypes.IntegerType, false), false),
-      DataTypes.createStructField("finish_reason", DataTypes.StringType, false),
-      DataTypes.createStructField("error", DataTypes.StringType, true),
-      DataTypes.createStructField("decoder", DataTypes.StringType, false),
-      DataTypes.createStructField("draft_steps", DataTypes.IntegerType, true),
-      DataTypes.createStructField("block_length", DataTypes.IntegerType, false),
-      DataTypes.createStructField("gen_length", DataTypes.IntegerType, false),
-      DataTypes.createStructField("threshold", DataTypes.DoubleType, true),
-      DataTypes.createStructField("cache", DataTypes.StringType, false),
-      DataTypes.createStructField("nfe", DataTypes.IntegerType, false),
-      DataTypes.createStructField("static_steps", DataTypes.IntegerType, false),
-      DataTypes.createStructField("tpf", DataTypes.DoubleType, false),
-      DataTypes.createStructField("accepted_hist", DataTypes.createArrayType(DataTypes.IntegerType, false), false),
-      DataTypes.createStructField("positions_computed", DataTypes.LongType, false),
-      DataTypes.createStructField("decode_ms", DataTypes.DoubleType, false),
-      DataTypes.createStructField("prompt_tokens", DataTypes.IntegerType, false),
-      DataTypes.createStructField("gen_tokens", DataTypes.IntegerType, false),
-      DataTypes.createStructField("match_static", DataTypes.BooleanType, true),
-      DataTypes.createStructField("correct", DataTypes.BooleanType, true),
-      DataTypes.createStructField("model_id", DataTypes.StringType, false),
-      DataTypes.createStructField("config_hash", DataTypes.StringType, false)});
-
-  /** Driver-side counters the tasks add to. */
-  public record Counters(LongAccumulator rows, LongAccumulator tokens, LongAccumulator forwards,
-      CollectionAccumulator<String> modelLoads) implements java.io.Serializable {}
+  /** Where the input columns are in an input row; -1 = the row has no such column. */
+  record Columns(int id, int prompt, int answer, int seed) implements java.io.Serializable {}
 
   private final GenerateSettings settings;
   private final DecodeConfig config;
-  private final Counters counters;
+  private final Columns columns;
+  private final DecodeCounters counters;
 
-  public DecodePartitions(GenerateSettings settings, DecodeConfig config, Counters counters) {
+  DecodePartitions(GenerateSettings settings, DecodeConfig config, Columns columns, DecodeCounters counters) {
     this.settings = settings;
     this.config = config;
+    this.columns = columns;
     this.counters = counters;
   }
 
   @Override
   public Iterator<Row> call(Iterator<Row> input) {
-    List<InputRow> rows = new ArrayList<>();
-    while (input.hasNext()) {
-      Row r = input.next();
-      rows.add(new InputRow(r.getString(0), r.getString(1), r.getString(2), r.isNullAt(3) ? null : r.getLong(3)));
+    List<Row> in = new ArrayList<>();
+    input.forEachRemaining(in::add);
+    if (in.isEmpty()) {
+      return Collections.emptyIterator();
     }
-    if (rows.isEmpty()) {
-      return java.util.Collections.emptyIterator();
+    List<InputRow> rows = new ArrayList<>(in.size());
+    for (Row r : in) {
+      rows.add(new InputRow(text(r, columns.id()), text(r, columns.prompt()), text(r, columns.answer()),
+          columns.seed() < 0 || r.isNullAt(columns.seed()) ? null : ((Number) r.get(columns.seed())).longValue()));
     }
     long t0 = System.nanoTime();
-    ExecutorModels.Loaded loaded = ExecutorModels.get(settings.modelDir(), settings.dtype(), taskDevice(settings.device()));
+    Device device = taskDevice(settings.device());
+    LoadedModel loaded = ExecutorModels.get(settings.modelDir(), settings.dtype(), device);
     long t1 = System.nanoTime();
-    counters.modelLoads().add(ProcessHandle.current().pid() + ":" + ExecutorModels.loads());
-    List<OutputRow> out = new PartitionGenerator(settings, loaded).run(rows, config, new PartitionGenerator.Progress() {
-      @Override
-      public void forward(DecodeScheduler.ForwardEvent e) {
-        counters.forwards().add(1);
-      }
-
-      @Override
-      public void row(OutputRow r) {
-        counters.rows().add(1);
-        counters.tokens().add(r.genTokens());
-      }
-    });
-    LOG.info(String.format(java.util.Locale.ROOT, "partition %d: %d rows of %s decoded in %.2f s (model ready in %.2f s)",
+    counters.modelLoaded(ExecutorModels.loads(settings.modelDir(), settings.dtype(), device));
+    List<OutputRow> out = new PartitionGenerator(settings, loaded).run(rows, config, counters);
+    LOG.info(String.format(Locale.ROOT, "partition %d: %d rows of %s decoded in %.2f s (model ready in %.2f s)",
         TaskContext.getPartitionId(), rows.size(), config.label(), (System.nanoTime() - t1) / 1e9, (t1 - t0) / 1e9));
+    List<OutputColumn> results = SparkColumns.results();
     List<Row> result = new ArrayList<>(out.size());
-    for (OutputRow o : out) {
-      result.add(toRow(o));
+    for (int i = 0; i < out.size(); i++) {
+      Row r = in.get(i);
+      Object[] values = new Object[r.length() + results.size()];
+      for (int j = 0; j < r.length(); j++) {
+        values[j] = r.get(j);
+      }
+      for (int j = 0; j < results.size(); j++) {
+        values[r.length() + j] = SparkColumns.value(results.get(j), out.get(i));
+      }
+      result.add(RowFactory.create(values));
     }
     return result.iterator();
+  }
+
+  private static String text(Row r, int index) {
+    return index < 0 || r.isNullAt(index) ? null : r.get(index).toString();
   }
 
   /**
@@ -132,21 +102,5 @@ public final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
       }
     }
     return setting.equals("gpu") ? Device.gpu(0) : Device.cpu();
-  }
-
-  static Row toRow(OutputRow o) {
-    // Spark's Row encoder wants Java arrays (not Lists) for array columns
-    return RowFactory.create(o.id(), o.prompt(), o.completion(), boxed(o.completionTokenIds()), o.finishReason(),
-        o.error(), o.decoder(), o.draftSteps(), o.blockLength(), o.genLength(), o.threshold(), o.cache(), o.nfe(),
-        o.staticSteps(), o.tpf(), boxed(o.acceptedHist()), o.positionsComputed(), o.decodeMs(), o.promptTokens(),
-        o.genTokens(), o.matchStatic(), o.correct(), o.modelId(), o.configHash());
-  }
-
-  private static Integer[] boxed(int[] a) {
-    Integer[] b = new Integer[a.length];
-    for (int i = 0; i < a.length; i++) {
-      b[i] = a[i];
-    }
-    return b;
   }
 }

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Text ↔ ids through a model folder's own tokenizer (never a hub id): its {@code tokenizer.json},
@@ -29,54 +30,67 @@ public final class TextCodec implements AutoCloseable {
     this.addedTokens = addedTokens;
   }
 
-  public static TextCodec load(Path modelDir) throws IOException {
-    String json = tokenizerJson(modelDir);
-    // no truncation, no padding: prompts keep every token and the decoder pads batches itself
-    HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(
-        new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)),
-        Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false", "maxLength", "1000000"));
-    return new TextCodec(t, addedTokens(json));
+  /**
+   * A tokenizer from tokenizer.json text.
+   *
+   * @param source the folder it came from, named in errors
+   */
+  public static TextCodec fromJson(String json, Path source) {
+    Map<String, Integer> added = addedTokens(json, source);
+    try {
+      // no truncation, no padding: prompts keep every token and the decoder pads batches itself
+      HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(
+          new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)),
+          Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false", "maxLength", "1000000"));
+      return new TextCodec(t, added);
+    } catch (IOException | RuntimeException e) {
+      throw new ModelLoadException("the tokenizer of " + source + " cannot be built: " + e.getMessage(), e);
+    }
   }
 
-  /** The folder's tokenizer.json text, converted from a slow tokenizer's files where it has none. */
-  public static String tokenizerJson(Path modelDir) throws IOException {
-    Path file = modelDir.resolve("tokenizer.json");
-    if (Files.isRegularFile(file)) {
-      return Files.readString(file, StandardCharsets.UTF_8);
-    }
-    if (ByteLevelBpeJson.canConvert(modelDir)) {
-      return ByteLevelBpeJson.fromFolder(modelDir);
-    }
-    throw new ModelLoadException("no tokenizer in model folder " + modelDir
+  /** The tokenizer of a folder that holds tokenizer files (see {@link #tokenizerJson}). */
+  public static TextCodec load(Path dir) throws IOException {
+    return fromJson(tokenizerJson(dir).orElseThrow(() -> noTokenizer(dir)), dir);
+  }
+
+  /** The error for a folder without tokenizer files. */
+  public static ModelLoadException noTokenizer(Path dir) {
+    return new ModelLoadException("no tokenizer in model folder " + dir
         + ": expected tokenizer.json, or vocab.json + merges.txt of a byte-level BPE");
   }
 
-  /**
-   * The folder's added tokens (content to id), read without building a tokenizer; empty when it has
-   * no tokenizer at all.
-   */
-  public static Map<String, Integer> addedTokens(Path modelDir) throws IOException {
-    if (Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
-      return addedTokens(Files.readString(modelDir.resolve("tokenizer.json"), StandardCharsets.UTF_8));
+  /** The folder's tokenizer.json text, converted from a slow tokenizer's files where it has none. */
+  public static Optional<String> tokenizerJson(Path modelDir) throws IOException {
+    Path file = modelDir.resolve("tokenizer.json");
+    if (Files.isRegularFile(file)) {
+      return Optional.of(Files.readString(file, StandardCharsets.UTF_8));
     }
     if (ByteLevelBpeJson.canConvert(modelDir)) {
-      Map<String, Integer> out = new LinkedHashMap<>();
-      ByteLevelBpeJson.addedTokens(modelDir).forEach(t -> out.put(t.content(), t.id()));
-      return Map.copyOf(out);
+      return Optional.of(ByteLevelBpeJson.fromFolder(modelDir));
     }
-    return Map.of();
+    return Optional.empty();
   }
 
-  private static Map<String, Integer> addedTokens(String json) {
+  /** The added tokens (content to id) of tokenizer.json text. */
+  public static Map<String, Integer> addedTokens(String json, Path source) {
     Map<String, Integer> out = new LinkedHashMap<>();
-    JsonObject root = JsonParser.parseString(json).getAsJsonObject();
-    if (root.has("added_tokens") && root.get("added_tokens").isJsonArray()) {
-      for (JsonElement e : root.getAsJsonArray("added_tokens")) {
-        JsonObject t = e.getAsJsonObject();
-        out.put(t.get("content").getAsString(), t.get("id").getAsInt());
+    try {
+      JsonObject root = JsonParser.parseString(json).getAsJsonObject();
+      if (root.has("added_tokens") && root.get("added_tokens").isJsonArray()) {
+        for (JsonElement e : root.getAsJsonArray("added_tokens")) {
+          JsonObject t = e.getAsJsonObject();
+          out.put(t.get("content").getAsString(), t.get("id").getAsInt());
+        }
       }
+    } catch (RuntimeException e) {
+      throw new ModelLoadException("the tokenizer.json of " + source + " is not a tokenizer file: " + e.getMessage(), e);
     }
     return Map.copyOf(out);
+  }
+
+  /** The added (special) tokens, content to id. */
+  public Map<String, Integer> addedTokens() {
+    return addedTokens;
   }
 
   /** The id of an added (special) token, or null when this tokenizer has none by that name. */

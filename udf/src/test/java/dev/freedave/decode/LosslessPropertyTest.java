@@ -2,24 +2,22 @@ package dev.freedave.decode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.freedave.model.CacheMode;
 import dev.freedave.model.DiffusionLM;
 import dev.freedave.model.LlamaFamilyModel;
-import dev.freedave.model.ModelConfig;
-import dev.freedave.model.TinyModels;
+import dev.freedave.model.ModelFamily;
+import dev.freedave.testkit.TinyModels;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
-import dev.freedave.model.CacheMode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * FreeDave is token-identical to static decoding and never needs more forwards, on random tiny
@@ -32,9 +30,9 @@ class LosslessPropertyTest {
   private static final int SEEDS = 6;
 
   private LlamaFamilyModel model(int seed) throws Exception {
-    ModelConfig.Family f = seed % 2 == 0 ? ModelConfig.Family.LLADA : ModelConfig.Family.QWEN2;
-    TinyModels.Spec spec = f == ModelConfig.Family.LLADA ? TinyModels.Spec.llada(seed) : TinyModels.Spec.qwen2(seed);
-    return LlamaFamilyModel.load(TinyModels.write(tmp.resolve("m" + seed), spec), DataType.FLOAT32, Device.cpu());
+    ModelFamily f = seed % 2 == 0 ? ModelFamily.LLADA : ModelFamily.DREAM;
+    TinyModels.Spec spec = f == ModelFamily.LLADA ? TinyModels.Spec.llada(seed) : TinyModels.Spec.qwen2(seed);
+    return (LlamaFamilyModel) TinyModels.load(TinyModels.write(tmp.resolve("m" + seed), spec));
   }
 
   static int[] prompt(Random r, int len) {

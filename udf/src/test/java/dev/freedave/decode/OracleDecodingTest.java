@@ -2,6 +2,7 @@ package dev.freedave.decode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.freedave.testkit.OracleModel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -2,10 +2,10 @@ package dev.freedave.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.freedave.testkit.Fixtures;
+import dev.freedave.testkit.TinyModels;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,11 +20,10 @@ class BlockCacheTest {
   @TempDir Path tmp;
 
   @ParameterizedTest
-  @CsvSource({"LLADA,PREFIX", "LLADA,DUAL", "QWEN2,PREFIX", "QWEN2,DUAL"})
-  void cachedForwardOnTheFillStateMatchesTheFullForward(ModelConfig.Family family, CacheMode mode) throws Exception {
-    TinyModels.Spec spec = family == ModelConfig.Family.LLADA ? TinyModels.Spec.llada(3) : TinyModels.Spec.qwen2(3);
-    try (LlamaFamilyModel model = LlamaFamilyModel.load(TinyModels.write(tmp.resolve("m"), spec), DataType.FLOAT32,
-        Device.cpu()); NDManager m = model.newScope()) {
+  @CsvSource({"LLADA,PREFIX", "LLADA,DUAL", "DREAM,PREFIX", "DREAM,DUAL"})
+  void cachedForwardOnTheFillStateMatchesTheFullForward(ModelFamily family, CacheMode mode) throws Exception {
+    TinyModels.Spec spec = family == ModelFamily.LLADA ? TinyModels.Spec.llada(3) : TinyModels.Spec.qwen2(3);
+    try (DiffusionLM model = TinyModels.load(TinyModels.write(tmp.resolve("m"), spec)); NDManager m = model.newScope()) {
       Random r = new Random(1);
       int[] lengths = {14, 11};
       int len = 14;
@@ -75,7 +74,7 @@ class BlockCacheTest {
           int p = qs[b] + j;
           float[] a = Arrays.copyOfRange(full, (b * len + p) * v, (b * len + p + 1) * v);
           float[] c = Arrays.copyOfRange(cached, (i * q + j) * v, (i * q + j + 1) * v);
-          assertThat(GoldenParityTest.maxAbsDiff(a, c)).as("seq %d pos %d", i, p).isLessThan(1e-4f);
+          assertThat(Fixtures.maxAbsDiff(a, c)).as("seq %d pos %d", i, p).isLessThan(1e-4f);
         }
       }
       caches.forEach(BlockCache::close);
@@ -88,11 +87,10 @@ class BlockCacheTest {
    * prediction from before the commit is.
    */
   @ParameterizedTest
-  @CsvSource({"LLADA,PREFIX", "LLADA,DUAL", "QWEN2,PREFIX", "QWEN2,DUAL"})
-  void cachedForwardTracksACommittedToken(ModelConfig.Family family, CacheMode mode) throws Exception {
-    TinyModels.Spec spec = family == ModelConfig.Family.LLADA ? TinyModels.Spec.llada(5) : TinyModels.Spec.qwen2(5);
-    try (LlamaFamilyModel model = LlamaFamilyModel.load(TinyModels.write(tmp.resolve("m"), spec), DataType.FLOAT32,
-        Device.cpu()); NDManager m = model.newScope()) {
+  @CsvSource({"LLADA,PREFIX", "LLADA,DUAL", "DREAM,PREFIX", "DREAM,DUAL"})
+  void cachedForwardTracksACommittedToken(ModelFamily family, CacheMode mode) throws Exception {
+    TinyModels.Spec spec = family == ModelFamily.LLADA ? TinyModels.Spec.llada(5) : TinyModels.Spec.qwen2(5);
+    try (DiffusionLM model = TinyModels.load(TinyModels.write(tmp.resolve("m"), spec)); NDManager m = model.newScope()) {
       int len = 16;
       int qs = 8;
       int qe = 12;
@@ -118,8 +116,8 @@ class BlockCacheTest {
           .toFloatArray();
       float[] cached = model.logitsWithCache(caches, m.create(Arrays.copyOfRange(s1, qs, qs + q), new Shape(1, q)),
           null, m.create(out, new Shape(1, q))).toFloatArray();
-      float stale = GoldenParityTest.maxAbsDiff(before, fresh);
-      float approx = GoldenParityTest.maxAbsDiff(cached, fresh);
+      float stale = Fixtures.maxAbsDiff(before, fresh);
+      float approx = Fixtures.maxAbsDiff(cached, fresh);
       assertThat(stale).isGreaterThan(1e-3f);
       assertThat(approx).isLessThan(stale);
       caches.forEach(BlockCache::close);

@@ -3,10 +3,9 @@ package dev.freedave.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.freedave.testkit.TinyModels;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -84,8 +83,8 @@ class CheckpointTest {
       }
     }
     SafetensorsWriter.write(f32.resolve("model.safetensors"), widened, SafetensorsReader.DType.F32);
-    try (LlamaFamilyModel a = LlamaFamilyModel.load(bf16, DataType.FLOAT32, Device.cpu());
-        LlamaFamilyModel b = LlamaFamilyModel.load(f32, DataType.FLOAT32, Device.cpu())) {
+    try (LlamaFamilyModel a = (LlamaFamilyModel) TinyModels.load(bf16);
+        LlamaFamilyModel b = (LlamaFamilyModel) TinyModels.load(f32)) {
       assertThat(logits(a)).containsExactly(logits(b));
     }
   }
@@ -96,8 +95,8 @@ class CheckpointTest {
     Path sharded = TinyModels.write(tmp.resolve("sharded"), TinyModels.Spec.qwen2(5).withShards(3));
     assertThat(sharded.resolve("model.safetensors.index.json")).exists();
     assertThat(sharded.resolve("model-00003-of-00003.safetensors")).exists();
-    try (LlamaFamilyModel a = LlamaFamilyModel.load(single, DataType.FLOAT32, Device.cpu());
-        LlamaFamilyModel b = LlamaFamilyModel.load(sharded, DataType.FLOAT32, Device.cpu())) {
+    try (LlamaFamilyModel a = (LlamaFamilyModel) TinyModels.load(single);
+        LlamaFamilyModel b = (LlamaFamilyModel) TinyModels.load(sharded)) {
       assertThat(logits(a)).containsExactly(logits(b));
     }
   }
@@ -106,7 +105,7 @@ class CheckpointTest {
   void missingShardIsNamed() throws Exception {
     Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llada(1).withShards(2));
     Files.delete(dir.resolve("model-00002-of-00002.safetensors"));
-    assertThatThrownBy(() -> LlamaFamilyModel.load(dir, DataType.FLOAT32, Device.cpu()))
+    assertThatThrownBy(() -> TinyModels.load(dir))
         .isInstanceOf(ModelLoadException.class)
         .hasMessageContaining("missing shard model-00002-of-00002.safetensors");
   }
@@ -117,7 +116,7 @@ class CheckpointTest {
     // claim a larger FFN than the tensors have
     String cfg = Files.readString(dir.resolve("config.json")).replace("\"mlp_hidden_size\": 64", "\"mlp_hidden_size\": 65");
     Files.writeString(dir.resolve("config.json"), cfg);
-    assertThatThrownBy(() -> LlamaFamilyModel.load(dir, DataType.FLOAT32, Device.cpu()))
+    assertThatThrownBy(() -> TinyModels.load(dir))
         .isInstanceOf(ModelLoadException.class)
         .hasMessageContaining("tensor model.transformer.blocks.0.ff_proj.weight has shape [64, 32], expected [65, 32]");
   }
@@ -135,7 +134,7 @@ class CheckpointTest {
       }
     }
     SafetensorsWriter.write(dir.resolve("model.safetensors"), kept, SafetensorsReader.DType.F32);
-    assertThatThrownBy(() -> LlamaFamilyModel.load(dir, DataType.FLOAT32, Device.cpu()))
+    assertThatThrownBy(() -> TinyModels.load(dir))
         .isInstanceOf(ModelLoadException.class)
         .hasMessageContaining("missing tensor model.layers.1.self_attn.k_proj.bias (expected shape [16])");
   }
@@ -145,19 +144,22 @@ class CheckpointTest {
     Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llada(1));
     Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"mamba\", \"d_model\": 32}",
         StandardCharsets.UTF_8);
-    assertThatThrownBy(() -> LlamaFamilyModel.load(dir, DataType.FLOAT32, Device.cpu()))
+    assertThatThrownBy(() -> TinyModels.load(dir))
         .isInstanceOf(ModelLoadException.class)
         .hasMessageContaining("unknown model_type 'mamba'");
   }
 
   @Test
   void missingConfigAndTruncatedFileAreClear() throws Exception {
-    assertThatThrownBy(() -> LlamaFamilyModel.load(tmp.resolve("nowhere"), DataType.FLOAT32, Device.cpu()))
+    assertThatThrownBy(() -> TinyModels.load(tmp.resolve("nowhere")))
+        .isInstanceOf(ModelLoadException.class).hasMessageContaining("nowhere does not exist");
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    assertThatThrownBy(() -> TinyModels.load(empty))
         .isInstanceOf(ModelLoadException.class).hasMessageContaining("no config.json");
     Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llada(1));
     byte[] bytes = Files.readAllBytes(dir.resolve("model.safetensors"));
     Files.write(dir.resolve("model.safetensors"), java.util.Arrays.copyOf(bytes, bytes.length - 100));
-    assertThatThrownBy(() -> LlamaFamilyModel.load(dir, DataType.FLOAT32, Device.cpu()))
+    assertThatThrownBy(() -> TinyModels.load(dir))
         .isInstanceOf(ModelLoadException.class).hasMessageContaining("inconsistent offsets");
   }
 }

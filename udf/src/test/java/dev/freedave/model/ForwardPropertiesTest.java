@@ -2,11 +2,11 @@ package dev.freedave.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.freedave.testkit.Fixtures;
+import dev.freedave.testkit.TinyModels;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
@@ -18,9 +18,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 class ForwardPropertiesTest {
   @TempDir Path tmp;
 
-  private LlamaFamilyModel tiny(ModelConfig.Family family) throws Exception {
-    TinyModels.Spec spec = family == ModelConfig.Family.LLADA ? TinyModels.Spec.llada(7) : TinyModels.Spec.qwen2(7);
-    return LlamaFamilyModel.load(TinyModels.write(tmp.resolve(family.name()), spec), DataType.FLOAT32, Device.cpu());
+  private LlamaFamilyModel tiny(ModelFamily family) throws Exception {
+    TinyModels.Spec spec = family == ModelFamily.LLADA ? TinyModels.Spec.llada(7) : TinyModels.Spec.qwen2(7);
+    return (LlamaFamilyModel) TinyModels.load(TinyModels.write(tmp.resolve(family.name()), spec));
   }
 
   private static long[] randomIds(Random r, int n, int vocab) {
@@ -39,21 +39,21 @@ class ForwardPropertiesTest {
   }
 
   @ParameterizedTest
-  @EnumSource(ModelConfig.Family.class)
-  void firstPositionSeesTheLastToken(ModelConfig.Family family) throws Exception {
+  @EnumSource(ModelFamily.class)
+  void firstPositionSeesTheLastToken(ModelFamily family) throws Exception {
     try (LlamaFamilyModel model = tiny(family)) {
       long[] ids = randomIds(new Random(1), 10, 64);
       long[] changed = ids.clone();
       changed[9] = (changed[9] + 1) % 64;
       float[] a = Arrays.copyOfRange(alone(model, ids), 0, 64);
       float[] b = Arrays.copyOfRange(alone(model, changed), 0, 64);
-      assertThat(GoldenParityTest.maxAbsDiff(a, b)).isGreaterThan(1e-4f);
+      assertThat(Fixtures.maxAbsDiff(a, b)).isGreaterThan(1e-4f);
     }
   }
 
   @ParameterizedTest
-  @EnumSource(ModelConfig.Family.class)
-  void rightPaddedRowsGiveTheUnpaddedLogitsAtRealPositions(ModelConfig.Family family) throws Exception {
+  @EnumSource(ModelFamily.class)
+  void rightPaddedRowsGiveTheUnpaddedLogitsAtRealPositions(ModelFamily family) throws Exception {
     try (LlamaFamilyModel model = tiny(family)) {
       Random r = new Random(2);
       long[] shortRow = randomIds(r, 7, 64);
@@ -71,16 +71,16 @@ class ForwardPropertiesTest {
         batched = out.toFloatArray();
       }
       int v = 64;
-      assertThat(GoldenParityTest.maxAbsDiff(Arrays.copyOfRange(batched, 0, 7 * v), alone(model, shortRow)))
+      assertThat(Fixtures.maxAbsDiff(Arrays.copyOfRange(batched, 0, 7 * v), alone(model, shortRow)))
           .isLessThan(1e-5f);
-      assertThat(GoldenParityTest.maxAbsDiff(Arrays.copyOfRange(batched, 12 * v, 24 * v), alone(model, longRow)))
+      assertThat(Fixtures.maxAbsDiff(Arrays.copyOfRange(batched, 12 * v, 24 * v), alone(model, longRow)))
           .isLessThan(1e-5f);
     }
   }
 
   @ParameterizedTest
-  @EnumSource(ModelConfig.Family.class)
-  void leftPaddingWithShiftedPositionsEqualsTheUnpaddedRow(ModelConfig.Family family) throws Exception {
+  @EnumSource(ModelFamily.class)
+  void leftPaddingWithShiftedPositionsEqualsTheUnpaddedRow(ModelFamily family) throws Exception {
     try (LlamaFamilyModel model = tiny(family)) {
       long[] row = randomIds(new Random(3), 6, 64);
       long[] padded = new long[9];
@@ -96,14 +96,14 @@ class ForwardPropertiesTest {
         out = model.logits(m.create(padded, new Shape(1, 9)), m.create(mask, new Shape(1, 9)),
             m.create(pos, new Shape(1, 9))).toFloatArray();
       }
-      assertThat(GoldenParityTest.maxAbsDiff(Arrays.copyOfRange(out, 3 * 64, 9 * 64), alone(model, row)))
+      assertThat(Fixtures.maxAbsDiff(Arrays.copyOfRange(out, 3 * 64, 9 * 64), alone(model, row)))
           .isLessThan(1e-5f);
     }
   }
 
   @ParameterizedTest
-  @EnumSource(ModelConfig.Family.class)
-  void aRowInsideABatchGivesItsLogitsAlone(ModelConfig.Family family) throws Exception {
+  @EnumSource(ModelFamily.class)
+  void aRowInsideABatchGivesItsLogitsAlone(ModelFamily family) throws Exception {
     try (LlamaFamilyModel model = tiny(family)) {
       Random r = new Random(4);
       int b = 5;
@@ -115,7 +115,7 @@ class ForwardPropertiesTest {
       }
       for (int row = 0; row < b; row++) {
         float[] one = alone(model, Arrays.copyOfRange(batch, row * len, (row + 1) * len));
-        assertThat(GoldenParityTest.maxAbsDiff(Arrays.copyOfRange(all, row * len * 64, (row + 1) * len * 64), one))
+        assertThat(Fixtures.maxAbsDiff(Arrays.copyOfRange(all, row * len * 64, (row + 1) * len * 64), one))
             .isLessThan(1e-5f);
       }
     }

@@ -7,19 +7,19 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.freedave.model.ModelConfig;
+import dev.freedave.model.ModelFolder;
 import dev.freedave.model.ModelLoadException;
 import dev.freedave.model.ModelSpec;
-import dev.freedave.model.TinyModels;
+import dev.freedave.testkit.TinyModels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Dream tokenizer conversion against transformers: the fixture folder (a byte-level BPE trained
@@ -72,7 +72,7 @@ class ByteLevelBpeJsonTest {
       throws Exception {
     Path dir = TinyModels.writeLike(tmp.resolve("m"), family, 1, 1);
     try (TextCodec codec = TextCodec.load(dir)) {
-      for (var e : TextCodec.addedTokens(dir).entrySet()) {
+      for (var e : codec.addedTokens().entrySet()) {
         assertThat(codec.encode(e.getKey())).as(e.getKey()).containsExactly(e.getValue());
       }
     }
@@ -81,7 +81,7 @@ class ByteLevelBpeJsonTest {
   @Test
   void addedTokensAreSingleIdsAndLookAlikesAreNot() throws Exception {
     try (TextCodec codec = TextCodec.load(FIXTURE)) {
-      for (var e : TextCodec.addedTokens(FIXTURE).entrySet()) {
+      for (var e : codec.addedTokens().entrySet()) {
         assertThat(codec.encode(e.getKey())).as(e.getKey()).containsExactly(e.getValue());
       }
       int imEnd = codec.addedTokenId("<|im_end|>");
@@ -103,7 +103,7 @@ class ByteLevelBpeJsonTest {
       assertThat(ids[ids.length - 1]).isEqualTo(151645);
       assertThat(codec.decode(ids, true)).isEqualTo("user\nhello world");
     }
-    ModelSpec spec = ModelSpec.of(ModelConfig.read(dir)).withAddedTokens(TextCodec.addedTokens(dir));
+    ModelSpec spec = ModelFolder.open(dir).spec();
     assertThat(spec.maskTokenId()).isEqualTo(151666);
     assertThat(spec.endTokenIds()).containsExactly(151643, 151645);
     assertThat(spec.predictionOffset()).isEqualTo(1);
@@ -114,7 +114,7 @@ class ByteLevelBpeJsonTest {
     Path dir = TinyModels.writeLike(tmp.resolve("llada"), TinyModels.RealFamily.LLADA_8B, 1, 1);
     String config = Files.readString(dir.resolve("config.json")).replace("126336", "126335");
     Files.writeString(dir.resolve("config.json"), config);
-    assertThatThrownBy(() -> ModelSpec.of(ModelConfig.read(dir)).withAddedTokens(TextCodec.addedTokens(dir)))
+    assertThatThrownBy(() -> ModelFolder.open(dir))
         .isInstanceOf(ModelLoadException.class).hasMessageContaining("<|mdm_mask|> is 126336");
   }
 

@@ -1,0 +1,54 @@
+package dev.freedave.tools;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.freedave.model.DiffusionLM;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Logits of a checkpoint for given ids, to compare it against another implementation. */
+@Command(name = "logits", mixinStandardHelpOptions = true,
+    description = "Run one forward pass: int64 ids [B, L] (.npy) -> float32 logits [B, L, V] (.npy)")
+final class LogitsCommand implements Callable<Integer> {
+  @Mixin ModelOptions modelOptions;
+
+  @Option(names = "--ids", required = true, description = "int64 (or int32) token ids [B, L], NumPy .npy")
+  Path ids;
+
+  @Option(names = "--mask", description = "key-padding mask [B, L] (.npy, nonzero = a real token); default: all real")
+  Path mask;
+
+  @Option(names = "--out", required = true, description = "where to write float32 logits [B, L, V] (.npy)")
+  Path out;
+
+  @Override
+  public Integer call() throws Exception {
+    Npy.Array in = integers(ids, "--ids");
+    Npy.Array keep = mask == null ? null : integers(mask, "--mask");
+    if (keep != null && !Arrays.equals(keep.shape(), in.shape())) {
+      throw new IllegalArgumentException("--mask has shape " + Arrays.toString(keep.shape()) + ", --ids "
+          + Arrays.toString(in.shape()));
+    }
+    try (DiffusionLM model = modelOptions.load(); NDManager m = model.newScope()) {
+      NDArray logits = model.logits(m.create(in.longs(), new Shape(in.shape())),
+          keep == null ? null : m.create(keep.longs(), new Shape(keep.shape())), null);
+      Npy.writeFloats(out, logits.getShape().getShape(), logits.toFloatArray());
+      System.out.println("wrote " + out + " " + logits.getShape());
+    }
+    return 0;
+  }
+
+  private static Npy.Array integers(Path file, String option) throws java.io.IOException {
+    Npy.Array a = Npy.read(file);
+    if (a.longs() == null || a.shape().length != 2) {
+      throw new IllegalArgumentException(option + " must be an integer array [B, L], got " + a.descr() + " "
+          + Arrays.toString(a.shape()));
+    }
+    return a;
+  }
+}

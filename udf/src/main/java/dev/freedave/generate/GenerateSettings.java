@@ -1,0 +1,53 @@
+package dev.freedave.generate;
+
+import dev.freedave.decode.DecodeConfig;
+import dev.freedave.model.ComputeDtype;
+import dev.freedave.text.ChatTemplate;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * Everything an executor needs to decode a partition besides the decoder config; shipped inside
+ * the task closure, so it is small and serializable (the model itself never is).
+ *
+ * @param modelDir model folder, readable at this path on every executor ({@code default} = the packaged model)
+ * @param device auto (the GPU Spark assigned to the task, else the CPU), cpu, gpu (Spark's GPU, else GPU 0:
+ *     local mode on a GPU machine) or gpu:N
+ * @param modelId recorded in every output row and part of the config hash
+ * @param auditStatic also decode statically and fill {@code match_static}
+ * @param maxRowsInFlight rows decoded at once per task
+ * @param maxSequencesPerForward sequences (rows × drafts) per forward
+ */
+public record GenerateSettings(String modelDir, ComputeDtype dtype, String device, String modelId,
+    ChatTemplate template, boolean auditStatic, int maxRowsInFlight, int maxSequencesPerForward)
+    implements Serializable {
+
+  public GenerateSettings {
+    if (!device.matches("auto|cpu|gpu|gpu:[0-9]+")) {
+      throw new IllegalArgumentException("model.device must be auto, cpu, gpu or gpu:N, got '" + device + "'");
+    }
+    if (maxRowsInFlight < 1 || maxSequencesPerForward < 1) {
+      throw new IllegalArgumentException("max rows in flight and max sequences per forward must be >= 1");
+    }
+  }
+
+  /**
+   * A stable id of everything that decides a row's output for a decoder config: resume skips
+   * (id, hash) pairs already written, so a change of model, template or decoder never counts as done.
+   */
+  public String configHash(DecodeConfig c) {
+    String key = String.join("|", modelId, template.name(), c.method().label, Integer.toString(c.draftSteps()),
+        Integer.toString(c.blockLength()), Integer.toString(c.genLength()), Integer.toString(c.steps()),
+        Double.toString(c.threshold()), Double.toString(c.temperature()), Boolean.toString(c.eosEarlyExit()),
+        c.cache().label());
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+      return "cfg-" + HexFormat.of().formatHex(d, 0, 6); // never all digits: partition discovery keeps it a string
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,83 @@
+package dev.freedave.model;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The two diffusion-LM families this project reads (docs/checkpoints.md): what tells them apart in a
+ * folder, where their tensors live, and the special ids their released checkpoints use when a file
+ * leaves them out. Everything family-specific is here and nowhere else.
+ */
+public enum ModelFamily {
+  /** LLaDA (GSAI-ML): OLMo-style config keys, {@code model.transformer.*} tensors, position p read from logits p. */
+  LLADA("llada", List.of("llada"), 126336, List.of(126081), 0, 4096, "<|mdm_mask|>", "<|eot_id|>"),
+  /** Dream (Qwen2 body): Qwen2 config keys, {@code model.*} tensors, position p read from logits p - 1. */
+  DREAM("dream", List.of("dream", "qwen2"), 151666, List.of(151643), 1, 2048, "<|mask|>", "<|im_end|>");
+
+  /** The {@code model_type} a config.json of this family carries (compared without case). */
+  public final String modelType;
+  /** Every {@code model_type} read as this family; only {@link #modelType} itself implies the default ids. */
+  public final List<String> aliases;
+  public final int defaultMaskId;
+  public final List<Integer> defaultEosIds;
+  /** 0: position p is predicted by logits[p]; 1: by logits[p - 1]. */
+  public final int predictionOffset;
+  public final int defaultMaxSequenceLength;
+  /** The mask token's name in the family's tokenizers; a tokenizer that gives it another id is refused. */
+  public final String maskTokenName;
+  /** The end-of-turn token of the family's chat format: an Instruct model ends its answer with it. */
+  public final String endOfTurnToken;
+
+  ModelFamily(String modelType, List<String> aliases, int defaultMaskId, List<Integer> defaultEosIds,
+      int predictionOffset, int defaultMaxSequenceLength, String maskTokenName, String endOfTurnToken) {
+    this.modelType = modelType;
+    this.aliases = aliases;
+    this.defaultMaskId = defaultMaskId;
+    this.defaultEosIds = defaultEosIds;
+    this.predictionOffset = predictionOffset;
+    this.defaultMaxSequenceLength = defaultMaxSequenceLength;
+    this.maskTokenName = maskTokenName;
+    this.endOfTurnToken = endOfTurnToken;
+  }
+
+  /** The family of a {@code model_type}, or empty when it is none of ours. */
+  public static Optional<ModelFamily> ofModelType(String type) {
+    String t = type.toLowerCase(Locale.ROOT);
+    for (ModelFamily f : values()) {
+      if (f.aliases.contains(t)) {
+        return Optional.of(f);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * The family of a {@code model_type}, refusing anything else with the supported names.
+   *
+   * @param source the file the type was read from, for the message
+   */
+  public static ModelFamily parse(String type, String source) {
+    return ofModelType(type).orElseThrow(() -> new ModelLoadException(
+        "unknown model_type '" + type + "' in " + source + " (supported: llada, Dream, qwen2)"));
+  }
+
+  /**
+   * Whether a file of this {@code model_type} may rely on the family's default ids: a released
+   * LLaDA or Dream checkpoint may, a plain Qwen2 body (an autoregressive model) has no mask token.
+   */
+  public boolean defaultsApplyTo(String type) {
+    return modelType.equalsIgnoreCase(type);
+  }
+
+  /** Lower-case name, as flags and messages spell it. */
+  public String label() {
+    return modelType;
+  }
+
+  /** A family named by a flag: its model_type or an alias, without case. */
+  public static ModelFamily fromLabel(String s) {
+    return ofModelType(s.trim()).orElseThrow(
+        () -> new IllegalArgumentException("unknown model family '" + s + "' (llada, dream)"));
+  }
+}

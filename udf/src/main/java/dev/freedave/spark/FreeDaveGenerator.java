@@ -1,0 +1,290 @@
+package dev.freedave.spark;
+
+import dev.freedave.decode.DecodeConfig;
+import dev.freedave.generate.GenerateSettings;
+import dev.freedave.model.CacheMode;
+import dev.freedave.model.ComputeDtype;
+import dev.freedave.model.DefaultModel;
+import dev.freedave.model.ModelFolder;
+import dev.freedave.model.ModelLoadException;
+import dev.freedave.text.ChatTemplate;
+import dev.freedave.text.TextCodec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Decodes a column of prompts with a diffusion LM, in the manner of a Spark ML transformer: every
+ * input row comes out once, with the result columns (README, "Output schema") appended. One model
+ * per executor JVM, on the GPU Spark assigned to the task. {@link #transform} checks the params, the
+ * model folder and the template on the driver before any task runs.
+ *
+ * <pre>{@code
+ * Dataset<Row> out = new FreeDaveGenerator().setModel("/models/LLaDA-8B-Instruct").setDtype("float16")
+ *     .setChatTemplate("llada").setInputCol("question").setIdCol("qid")
+ *     .setDecoder("freedave").setDraftSteps(8).setBlockLength(32).setGenLength(256).setCache("dual")
+ *     .transform(prompts);
+ * }</pre>
+ *
+ * <p>It does not extend {@code org.apache.spark.ml.Transformer}: spark-mllib is published for Spark
+ * 4.1.0 but not 4.1.3, and one Spark version on the classpath is worth more than Pipeline
+ * membership; {@code transform} and {@code transformSchema} have that class's contracts.
+ */
+public final class FreeDaveGenerator implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private String model = DefaultModel.NAME;
+  private String dtype = ComputeDtype.FLOAT32.label();
+  private String device = "auto";
+  private String modelId = "";
+  private String chatTemplate = "none";
+  private String inputCol = "prompt";
+  private String idCol = "id";
+  private String answerCol = "answer";
+  private String seedCol = "";
+  private String decoder = DecodeConfig.Method.FREEDAVE.label;
+  private int draftSteps = 8;
+  private int blockLength;
+  private int genLength = 64;
+  private int steps;
+  private double threshold = 0.9;
+  private double temperature;
+  private boolean eosEarlyExit = true;
+  private String cache = CacheMode.NONE.label();
+  private boolean auditStatic;
+  private int maxRowsInFlight = 8;
+  private int maxSequencesPerForward = 64;
+  private transient DecodeCounters counters = DecodeCounters.NONE;
+  private transient String validated; // the folder + template last checked on this driver
+
+  /** Model folder on every executor; {@code default} = the packaged demo model. */
+  public FreeDaveGenerator setModel(String v) {
+    model = v;
+    return this;
+  }
+
+  /** float32 or float16: how the large matrices are stored and multiplied. */
+  public FreeDaveGenerator setDtype(String v) {
+    dtype = v;
+    return this;
+  }
+
+  /** auto (Spark's GPU for the task, else the CPU), cpu, gpu or gpu:N. */
+  public FreeDaveGenerator setDevice(String v) {
+    device = v;
+    return this;
+  }
+
+  /** Written to model_id and hashed into config_hash; empty = the folder's name. */
+  public FreeDaveGenerator setModelId(String v) {
+    modelId = v;
+    return this;
+  }
+
+  /** none, llada or chatml. */
+  public FreeDaveGenerator setChatTemplate(String v) {
+    chatTemplate = v;
+    return this;
+  }
+
+  /** The prompt column (string). */
+  public FreeDaveGenerator setInputCol(String v) {
+    inputCol = v;
+    return this;
+  }
+
+  /** The row id column; rows whose dataset has none sort by prompt. */
+  public FreeDaveGenerator setIdCol(String v) {
+    idCol = v;
+    return this;
+  }
+
+  /** Reference answers, which fill {@code correct}; ignored when the dataset has no such column. */
+  public FreeDaveGenerator setAnswerCol(String v) {
+    answerCol = v;
+    return this;
+  }
+
+  /** Per-row sampling seed (integer); empty = derived from the id. */
+  public FreeDaveGenerator setSeedCol(String v) {
+    seedCol = v;
+    return this;
+  }
+
+  /** static, threshold, freedave or freedave++. */
+  public FreeDaveGenerator setDecoder(String v) {
+    decoder = v;
+    return this;
+  }
+
+  /** FreeDave drafts per round (K). */
+  public FreeDaveGenerator setDraftSteps(int v) {
+    draftSteps = v;
+    return this;
+  }
+
+  /** Semi-autoregressive block; 0 = the generation length. */
+  public FreeDaveGenerator setBlockLength(int v) {
+    blockLength = v;
+    return this;
+  }
+
+  public FreeDaveGenerator setGenLength(int v) {
+    genLength = v;
+    return this;
+  }
+
+  /** Static steps in all; 0 = the generation length (one token per step). */
+  public FreeDaveGenerator setSteps(int v) {
+    steps = v;
+    return this;
+  }
+
+  /** Confidence threshold of threshold decoding and FreeDave++. */
+  public FreeDaveGenerator setThreshold(double v) {
+    threshold = v;
+    return this;
+  }
+
+  /** 0 = greedy. */
+  public FreeDaveGenerator setTemperature(double v) {
+    temperature = v;
+    return this;
+  }
+
+  /** Stop a row once a completed block is all end tokens. */
+  public FreeDaveGenerator setEosEarlyExit(boolean v) {
+    eosEarlyExit = v;
+    return this;
+  }
+
+  /** Block KV cache: none, prefix or dual. */
+  public FreeDaveGenerator setCache(String v) {
+    cache = v;
+    return this;
+  }
+
+  /** Also decode statically and fill {@code match_static}. */
+  public FreeDaveGenerator setAuditStatic(boolean v) {
+    auditStatic = v;
+    return this;
+  }
+
+  /** Rows decoded at once per task. */
+  public FreeDaveGenerator setMaxRowsInFlight(int v) {
+    maxRowsInFlight = v;
+    return this;
+  }
+
+  /** Rows × drafts per forward. */
+  public FreeDaveGenerator setMaxSequencesPerForward(int v) {
+    maxSequencesPerForward = v;
+    return this;
+  }
+
+  /** Sets every decoder param from one config (how the job passes each entry of its sweep). */
+  public FreeDaveGenerator setDecodeConfig(DecodeConfig c) {
+    return setDecoder(c.method().label).setDraftSteps(c.draftSteps()).setBlockLength(c.blockLength())
+        .setGenLength(c.genLength()).setSteps(c.steps()).setThreshold(c.threshold()).setTemperature(c.temperature())
+        .setEosEarlyExit(c.eosEarlyExit()).setCache(c.cache().label());
+  }
+
+  /** Spark accumulators the tasks count rows, tokens, forwards and model loads into. */
+  public FreeDaveGenerator setCounters(DecodeCounters c) {
+    counters = c;
+    return this;
+  }
+
+  /** The decoder config the params describe; an invalid combination fails here with the reason. */
+  public DecodeConfig decodeConfig() {
+    return new DecodeConfig(DecodeConfig.Method.parse(decoder), genLength, blockLength > 0 ? blockLength : genLength,
+        steps > 0 ? steps : genLength, draftSteps, threshold, temperature, eosEarlyExit, CacheMode.parse(cache));
+  }
+
+  /** The executor-side settings the params describe; model_id defaults to the folder's name. */
+  public GenerateSettings settings() {
+    String id = modelId;
+    if (id.isBlank()) {
+      id = DefaultModel.NAME.equals(model) ? DefaultModel.NAME
+          : Path.of(model).toAbsolutePath().normalize().getFileName().toString();
+    }
+    return new GenerateSettings(model, ComputeDtype.parse(dtype), device, id, ChatTemplate.parse(chatTemplate),
+        auditStatic, maxRowsInFlight, maxSequencesPerForward);
+  }
+
+  /**
+   * The driver-side check that {@link #transform} runs before any task (call it earlier to fail before
+   * other Spark work): the params parse, the model folder is usable (config, every tensor's shape, the
+   * tokenizer), the template's special tokens exist, and a cache policy has a model with a cache.
+   */
+  public void validate() {
+    GenerateSettings s = settings();
+    DecodeConfig config = decodeConfig();
+    Path dir = DefaultModel.resolve(s.modelDir());
+    String key = dir + "|" + s.template();
+    try {
+      ModelFolder folder = ModelFolder.open(dir);
+      if (!key.equals(validated)) {
+        folder.validate();
+        try (TextCodec codec = folder.codec()) {
+          s.template().validate(codec);
+        }
+        validated = key;
+      }
+      if (folder.isTorchScript() && config.cache() != CacheMode.NONE) {
+        throw new ModelLoadException("a TorchScript model has no block cache: decoder " + config.label()
+            + " asks for cache = " + config.cache().label() + "; use cache = none");
+      }
+    } catch (ModelLoadException e) {
+      throw new ModelLoadException("model folder " + dir + " is not usable: " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read model folder " + dir, e);
+    }
+  }
+
+  /** The input rows, each with the result columns appended. */
+  public Dataset<Row> transform(Dataset<?> dataset) {
+    StructType in = dataset.schema();
+    StructType out = transformSchema(in);
+    validate();
+    DecodePartitions.Columns columns = new DecodePartitions.Columns(index(in, idCol), in.fieldIndex(inputCol),
+        index(in, answerCol), index(in, seedCol));
+    return dataset.toDF().mapPartitions(new DecodePartitions(settings(), decodeConfig(), columns, counters),
+        Encoders.row(out));
+  }
+
+  private static int index(StructType s, String col) {
+    return !col.isBlank() && Arrays.asList(s.fieldNames()).contains(col) ? s.fieldIndex(col) : -1;
+  }
+
+  /** The output schema for an input schema: its columns, then the result columns; refuses a wrong prompt column. */
+  public StructType transformSchema(StructType schema) {
+    List<String> names = Arrays.asList(schema.fieldNames());
+    if (!names.contains(inputCol)) {
+      throw new IllegalArgumentException("no prompt column '" + inputCol + "' (columns: " + names + ")");
+    }
+    requireType(schema, inputCol, "a string", DataTypes.StringType);
+    requireType(schema, seedCol, "an integer", DataTypes.LongType, DataTypes.IntegerType);
+    return SparkColumns.appendedTo(schema);
+  }
+
+  private static void requireType(StructType schema, String col, String what, DataType... types) {
+    if (col.isBlank() || !Arrays.asList(schema.fieldNames()).contains(col)) {
+      return;
+    }
+    StructField f = schema.apply(col);
+    if (!Arrays.asList(types).contains(f.dataType())) {
+      throw new IllegalArgumentException("column '" + col + "' is " + f.dataType().simpleString() + ", expected "
+          + what);
+    }
+  }
+}
