@@ -43,26 +43,29 @@ final class CacheCost {
       for (int k : ks) {
         long[] ids = new long[k * len];
         long[] window = new long[k * blockLength];
+        long[] positions = new long[k * blockLength];
+        long[] drafts = new long[k * blockLength];
         long[] index = new long[k * blockLength];
-        List<BlockCache> shared = new ArrayList<>();
         for (int i = 0; i < k; i++) {
           System.arraycopy(row, 0, ids, i * len, len);
           System.arraycopy(row, qs, window, i * blockLength, blockLength);
           for (int j = 0; j < blockLength; j++) {
-            index[i * blockLength + j] = j;
+            positions[i * blockLength + j] = qs + j;
+            drafts[i * blockLength + j] = i;
+            index[i * blockLength + j] = i * blockLength + j;
           }
-          shared.add(cache);
         }
         double full = median(() -> {
           try (NDManager s = lm.newScope()) {
-            NDArray idx = s.create(Arrays.stream(index).map(j -> j + qs).toArray(), new Shape(k, blockLength));
+            NDArray idx = s.create(Arrays.stream(index).map(j -> j % blockLength + qs).toArray(), new Shape(k, blockLength));
             lm.logits(s.create(ids, new Shape(k, len)), null, null, idx).toFloatArray();
           }
         });
         double withCache = median(() -> {
           try (NDManager s = lm.newScope()) {
-            lm.logitsWithCache(shared, s.create(window, new Shape(k, blockLength)), null,
-                s.create(index, new Shape(k, blockLength))).toFloatArray();
+            lm.logitsWithCache(List.of(cache), s.create(window, new Shape(1, k * blockLength)),
+                s.create(positions, new Shape(1, k * blockLength)), s.create(drafts, new Shape(1, k * blockLength)),
+                s.create(index, new Shape(1, k * blockLength))).toFloatArray();
           }
         });
         if (k == ks.get(0)) {

@@ -12,11 +12,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One scheduler step's forwards over many sequences of different lengths: right-padded into
- * [N, L] with pad keys masked (each row keeps positions 0..len-1, so its logits do not depend on its
- * neighbours) and the LM head restricted to each sequence's block; the {@link Sampler} turns the
- * logits into predictions. Full forwards (refilling caches when a policy asks) and cached forwards go
- * to the model as separate calls of the same step.
+ * One scheduler step's forwards over many sequences of different lengths, every input built on the
+ * host in one go. Full forwards are right-padded into [N, L] with pad keys masked (each row keeps
+ * positions 0..len-1, so its logits do not depend on its neighbours); cached forwards put each row's
+ * drafts side by side against the row's one frozen cache, all rows in one call. The LM head runs on
+ * each sequence's block only; the {@link Sampler} turns the logits into predictions.
  */
 final class BatchForward {
   private BatchForward() {}
@@ -32,7 +32,7 @@ final class BatchForward {
     for (int i = 0; i < seqs.size(); i++) {
       Sequence s = seqs.get(i);
       if (s.cache() != null) {
-        cached.add(i); // drafts of a row stay adjacent, as the cached forward requires
+        cached.add(i); // drafts of a row stay adjacent
       } else {
         full.computeIfAbsent(s.mode(), k -> new ArrayList<>()).add(i);
       }
@@ -91,6 +91,8 @@ final class BatchForward {
       qs[r] = s.promptLength() + s.windowStart() - offset;
       qe[r] = mode == CacheMode.DUAL ? s.promptLength() + s.windowStart() + s.windowLength() : s.tokens().length;
     }
+    List<Sequence> rows = new ArrayList<>(n);
+    idx.forEach(i -> rows.add(all.get(i)));
     try (NDManager m = model.newScope()) {
       NDArray idArr = m.create(ids, new Shape(n, len));
       NDArray keepArr = keep == null ? null : m.create(keep, new Shape(n, len));
@@ -105,40 +107,78 @@ final class BatchForward {
           filled[idx.get(r)] = caches.get(r);
         }
       }
-      Sampler.predict(model.spec(), logits, all, idx, preds);
+      List<Prediction> p = Sampler.predict(model.spec(), logits, rows);
+      for (int r = 0; r < n; r++) {
+        preds[idx.get(r)] = p.get(r);
+      }
     }
   }
 
+  /**
+   * All cached sequences in one forward: row r's drafts d = 0.. sit at [d * Q_r, (d + 1) * Q_r) of
+   * its query axis (T = the most any row needs), and logits come back as K slots of W per row.
+   */
   private static void runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, Prediction[] preds) {
-    int n = idx.size();
-    int q = 0;
-    int w = 0;
+    List<List<Sequence>> rows = new ArrayList<>();
+    List<BlockCache> caches = new ArrayList<>();
     for (int i : idx) {
       Sequence s = all.get(i);
-      q = Math.max(q, s.cache().queryLength());
-      w = Math.max(w, s.windowLength());
-    }
-    long[] ids = new long[n * q];
-    long[] keep = new long[n * q];
-    long[] index = new long[n * w];
-    List<BlockCache> caches = new ArrayList<>(n);
-    for (int r = 0; r < n; r++) {
-      Sequence s = all.get(idx.get(r));
-      BlockCache c = s.cache();
-      caches.add(c);
-      for (int j = 0; j < c.queryLength(); j++) {
-        ids[r * q + j] = s.tokens()[c.queryStart() + j];
-        keep[r * q + j] = 1;
+      if (caches.isEmpty() || caches.get(caches.size() - 1) != s.cache()) {
+        caches.add(s.cache());
+        rows.add(new ArrayList<>());
       }
-      for (int j = 0; j < w; j++) {
-        // the window's logits rows sit at the start of the query (queryStart = block start - offset)
-        index[r * w + j] = Math.min(j, s.windowLength() - 1);
+      rows.get(rows.size() - 1).add(s);
+    }
+    int r = rows.size();
+    int t = 0;
+    int k = 0;
+    int w = 0;
+    for (int i = 0; i < r; i++) {
+      t = Math.max(t, rows.get(i).size() * caches.get(i).queryLength());
+      k = Math.max(k, rows.get(i).size());
+      for (Sequence s : rows.get(i)) {
+        w = Math.max(w, s.windowLength());
+      }
+    }
+    long[] ids = new long[r * t];
+    long[] pos = new long[r * t];
+    long[] drafts = new long[r * t];
+    long[] index = new long[r * k * w];
+    java.util.Arrays.fill(drafts, -1);
+    for (int i = 0; i < r; i++) {
+      BlockCache c = caches.get(i);
+      int q = c.queryLength();
+      for (int j = 0; j < t; j++) {
+        pos[i * t + j] = c.queryStart() + (j < rows.get(i).size() * q ? j % q : 0);
+      }
+      for (int d = 0; d < rows.get(i).size(); d++) {
+        Sequence s = rows.get(i).get(d);
+        for (int j = 0; j < q; j++) {
+          ids[i * t + d * q + j] = s.tokens()[c.queryStart() + j];
+          drafts[i * t + d * q + j] = d;
+        }
+        for (int j = 0; j < w; j++) {
+          // the window's logits rows sit at the start of the draft's query (queryStart = block start - offset)
+          index[(i * k + d) * w + j] = d * q + Math.min(j, s.windowLength() - 1);
+        }
+      }
+    }
+    List<Sequence> slots = new ArrayList<>(r * k); // logits row of each (row, draft) slot; null = unused
+    for (List<Sequence> row : rows) {
+      for (int d = 0; d < k; d++) {
+        slots.add(d < row.size() ? row.get(d) : null);
       }
     }
     try (NDManager m = model.newScope()) {
-      NDArray logits = model.logitsWithCache(caches, m.create(ids, new Shape(n, q)), m.create(keep, new Shape(n, q)),
-          m.create(index, new Shape(n, w)));
-      Sampler.predict(model.spec(), logits, all, idx, preds);
+      NDArray logits = model.logitsWithCache(caches, m.create(ids, new Shape(r, t)), m.create(pos, new Shape(r, t)),
+          m.create(drafts, new Shape(r, t)), m.create(index, new Shape(r, (long) k * w)));
+      List<Prediction> p = Sampler.predict(model.spec(), logits.reshape(r * k, w, logits.getShape().get(2)), slots);
+      int at = 0;
+      for (int slot = 0; slot < slots.size(); slot++) {
+        if (slots.get(slot) != null) {
+          preds[idx.get(at++)] = p.get(slot);
+        }
+      }
     }
   }
 }

@@ -3,7 +3,9 @@ package dev.freedave.decode;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.freedave.model.ModelSpec;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -15,17 +17,30 @@ import java.util.SplittableRandom;
 final class Sampler {
   private Sampler() {}
 
-  /** x0 = argmax, conf = max softmax probability, over the vocabulary without the mask id. */
-  static void predict(ModelSpec spec, NDArray logits, List<Sequence> all, List<Integer> idx,
-      Prediction[] preds) {
+  /**
+   * x0 = argmax, conf = max softmax probability, over the vocabulary without the mask id.
+   *
+   * @param logits float32 [N, W, V]: row i holds the window of {@code rows.get(i)}
+   * @param rows the sequence of each logits row; null for a row nobody reads (its prediction is null)
+   */
+  static List<Prediction> predict(ModelSpec spec, NDArray logits, List<Sequence> rows) {
     int w = (int) logits.getShape().get(1);
-    // the mask id is never a prediction: committing it would leave the position masked forever
-    logits.set(new NDIndex(":, :, {}", spec.maskTokenId()), Float.NEGATIVE_INFINITY);
-    NDArray max = logits.max(new int[] {-1}, true); // [N,W,1]
-    int[] argmax = logits.argMax(-1).toType(DataType.INT32, false).toIntArray();
-    float[] sumExp = logits.sub(max).exp().sum(new int[] {-1}).toFloatArray();
-    for (int r = 0; r < idx.size(); r++) {
-      Sequence s = all.get(idx.get(r));
+    int vocab = (int) logits.getShape().get(2);
+    // the mask id is never a prediction: committing it would leave the position masked forever.
+    // Added as a bias, not written in place: a forward's logits may be read-only (inference tensors).
+    NDArray noMask = logits.getManager().zeros(new Shape(vocab));
+    noMask.set(new NDIndex("{}", spec.maskTokenId()), Float.NEGATIVE_INFINITY);
+    NDArray masked = logits.add(noMask);
+    NDArray max = masked.max(new int[] {-1}, true); // [N,W,1]
+    int[] argmax = masked.argMax(-1).toType(DataType.INT32, false).toIntArray();
+    float[] sumExp = masked.sub(max).exp().sum(new int[] {-1}).toFloatArray();
+    List<Prediction> preds = new ArrayList<>(rows.size());
+    for (int r = 0; r < rows.size(); r++) {
+      Sequence s = rows.get(r);
+      if (s == null) {
+        preds.add(null);
+        continue;
+      }
       int[] x0 = new int[s.windowLength()];
       float[] conf = new float[s.windowLength()];
       for (int j = 0; j < s.windowLength(); j++) {
@@ -33,11 +48,11 @@ final class Sampler {
         conf[j] = 1f / sumExp[r * w + j]; // exp(max - max) / Σ exp(l - max)
       }
       if (s.temperature() > 0) {
-        int vocab = (int) logits.getShape().get(2);
-        sample(s, logits.get(r).toFloatArray(), vocab, x0, conf); // the mask column is -inf here too
+        sample(s, masked.get(r).toFloatArray(), vocab, x0, conf); // the mask column is -inf here too
       }
-      preds[idx.get(r)] = new Prediction(s.windowStart(), x0, conf);
+      preds.add(new Prediction(s.windowStart(), x0, conf));
     }
+    return preds;
   }
 
   /**

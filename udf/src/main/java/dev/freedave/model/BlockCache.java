@@ -4,18 +4,24 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
 /**
- * One row's frozen keys and values for the block being decoded: per layer [1, Hkv, F, hd], F the
- * frozen positions (the prefix, plus the suffix after the block for {@link CacheMode#DUAL}). Every
- * draft of the row attends to this one copy.
+ * One row's frozen keys and values for the block being decoded, [layers, Hkv, F, hd] each: the
+ * rotated K/V of the fill forward at positions [0, F). Positions in [hiddenStart, hiddenEnd) are
+ * held but never attended to (the dual cache keeps the whole row and hides the query window, whose
+ * keys every cached forward computes afresh). Every draft of the row attends to this one copy.
  *
  * @param queryStart first absolute position a cached forward recomputes
  * @param queryEnd end (exclusive) of the recomputed positions
  */
-public record BlockCache(NDManager manager, NDArray[] keys, NDArray[] values, int queryStart, int queryEnd)
-    implements AutoCloseable {
+public record BlockCache(NDManager manager, NDArray keys, NDArray values, int frozenLength, int hiddenStart,
+    int hiddenEnd, int queryStart, int queryEnd) implements AutoCloseable {
 
   public int queryLength() {
     return queryEnd - queryStart;
+  }
+
+  /** Whether a cached query attends to frozen position {@code p}. */
+  public boolean visible(int p) {
+    return p < frozenLength && (p < hiddenStart || p >= hiddenEnd);
   }
 
   @Override

@@ -50,14 +50,19 @@ public interface DiffusionLM extends AutoCloseable {
   }
 
   /**
-   * Recomputes only each sequence's query window against its row's frozen cache.
+   * One forward over several rows' drafts, each row recomputing only its query window against its
+   * own frozen cache: a draft attends to the row's visible frozen keys and to its own fresh keys.
    *
-   * @param caches one per sequence; drafts of a row share the same object and must be adjacent
-   * @param ids int64 [N, Q] the tokens at positions queryStart.. of each sequence (right-padded)
-   * @param queryMask int64 [N, Q] 1 = real query position, or null
-   * @param outputIndex int64 [N, W] logits rows wanted, relative to queryStart
+   * @param caches one per row
+   * @param ids int64 [R, T]: per row, the query windows of its drafts back to back (draft d at
+   *     [d * Q, (d + 1) * Q), Q = the cache's query length), right-padded
+   * @param positions int64 [R, T] rotary positions (queryStart + offset in the window)
+   * @param drafts int64 [R, T] the draft each query position belongs to; -1 = padding
+   * @param outputIndex int64 [R, W] positions in T whose logits are wanted
+   * @return float32 logits [R, W, V]
    */
-  default NDArray logitsWithCache(List<BlockCache> caches, NDArray ids, NDArray queryMask, NDArray outputIndex) {
+  default NDArray logitsWithCache(List<BlockCache> caches, NDArray ids, NDArray positions, NDArray drafts,
+      NDArray outputIndex) {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no KV cache");
   }
 

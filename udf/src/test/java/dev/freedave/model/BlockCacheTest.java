@@ -15,67 +15,157 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** A cached forward right after the cache was filled equals the cache-free forward. */
+/**
+ * The block KV cache: a cached forward right after the fill equals the cache-free forward; the
+ * batched cached forward (ragged rows, several drafts each, one call) equals the same rows run one
+ * at a time; and after a commit the cached forward tracks the change.
+ */
 class BlockCacheTest {
   @TempDir Path tmp;
+
+  private DiffusionLM tiny(ModelFamily family, long seed) throws Exception {
+    TinyModels.Spec spec = family == ModelFamily.LLADA ? TinyModels.Spec.llada(seed) : TinyModels.Spec.qwen2(seed);
+    return TinyModels.load(TinyModels.write(tmp.resolve("m" + seed), spec));
+  }
+
+  /**
+   * Fills caches for right-padded rows, query windows [qs, qe) with the dual cache; with the prefix
+   * cache the window runs to the end of the row (qe is ignored), as the decoders ask.
+   */
+  private static List<BlockCache> fill(DiffusionLM model, NDManager m, long[][] rows, int[] qs, int[] qe,
+      CacheMode mode) {
+    int len = Arrays.stream(rows).mapToInt(r -> r.length).max().orElseThrow();
+    long[] ids = new long[rows.length * len];
+    long[] keep = new long[rows.length * len];
+    int[] lengths = new int[rows.length];
+    int[] ends = new int[rows.length];
+    for (int b = 0; b < rows.length; b++) {
+      lengths[b] = rows[b].length;
+      ends[b] = mode == CacheMode.PREFIX ? rows[b].length : qe[b];
+      for (int j = 0; j < rows[b].length; j++) {
+        ids[b * len + j] = rows[b][j];
+        keep[b * len + j] = 1;
+      }
+    }
+    List<BlockCache> caches = new ArrayList<>();
+    model.logitsFillingCache(m.create(ids, new Shape(rows.length, len)), m.create(keep, new Shape(rows.length, len)),
+        m.create(new long[rows.length], new Shape(rows.length, 1)), lengths, qs, ends, mode, caches);
+    return caches;
+  }
+
+  /**
+   * One cached forward over rows whose drafts are {@code drafts[r][d]} (a query window's tokens each);
+   * returns the logits of every real query position, [row][draft][position][vocab] flattened per draft.
+   */
+  private static float[][][] cached(DiffusionLM model, NDManager m, List<BlockCache> caches, long[][][] drafts) {
+    int r = caches.size();
+    int t = 0;
+    for (int i = 0; i < r; i++) {
+      t = Math.max(t, drafts[i].length * caches.get(i).queryLength());
+    }
+    long[] ids = new long[r * t];
+    long[] pos = new long[r * t];
+    long[] draft = new long[r * t];
+    long[] index = new long[r * t];
+    Arrays.fill(draft, -1);
+    for (int i = 0; i < r; i++) {
+      BlockCache c = caches.get(i);
+      int q = c.queryLength();
+      for (int j = 0; j < t; j++) {
+        pos[i * t + j] = c.queryStart() + (j < drafts[i].length * q ? j % q : 0);
+        index[i * t + j] = j;
+      }
+      for (int d = 0; d < drafts[i].length; d++) {
+        for (int j = 0; j < q; j++) {
+          ids[i * t + d * q + j] = drafts[i][d][j];
+          draft[i * t + d * q + j] = d;
+        }
+      }
+    }
+    float[] all = model.logitsWithCache(caches, m.create(ids, new Shape(r, t)), m.create(pos, new Shape(r, t)),
+        m.create(draft, new Shape(r, t)), m.create(index, new Shape(r, t))).toFloatArray();
+    int v = model.spec().vocabSize();
+    float[][][] out = new float[r][][];
+    for (int i = 0; i < r; i++) {
+      int q = caches.get(i).queryLength();
+      out[i] = new float[drafts[i].length][];
+      for (int d = 0; d < drafts[i].length; d++) {
+        out[i][d] = Arrays.copyOfRange(all, (i * t + d * q) * v, (i * t + (d + 1) * q) * v);
+      }
+    }
+    return out;
+  }
+
+  private static long[] tokens(Random r, int n) {
+    long[] t = new long[n];
+    for (int i = 0; i < n; i++) {
+      t[i] = 4 + r.nextInt(60);
+    }
+    return t;
+  }
 
   @ParameterizedTest
   @CsvSource({"LLADA,PREFIX", "LLADA,DUAL", "DREAM,PREFIX", "DREAM,DUAL"})
   void cachedForwardOnTheFillStateMatchesTheFullForward(ModelFamily family, CacheMode mode) throws Exception {
-    TinyModels.Spec spec = family == ModelFamily.LLADA ? TinyModels.Spec.llada(3) : TinyModels.Spec.qwen2(3);
-    try (DiffusionLM model = TinyModels.load(TinyModels.write(tmp.resolve("m"), spec)); NDManager m = model.newScope()) {
+    try (DiffusionLM model = tiny(family, 3); NDManager m = model.newScope()) {
       Random r = new Random(1);
-      int[] lengths = {14, 11};
-      int len = 14;
+      long[][] rows = {tokens(r, 14), tokens(r, 11)};
       int[] qs = {6, 3};
       int[] qe = {10, 7};
-      long[] ids = new long[2 * len];
-      long[] keep = new long[2 * len];
-      for (int b = 0; b < 2; b++) {
-        for (int j = 0; j < lengths[b]; j++) {
-          ids[b * len + j] = 4 + r.nextInt(60);
-          keep[b * len + j] = 1;
+      List<BlockCache> caches = fill(model, m, rows, qs, qe, mode);
+      // row 0 twice (two drafts sharing its cache), row 1 once; each draft holds the fill state's tokens
+      long[][][] drafts = new long[2][][];
+      for (int i = 0; i < 2; i++) {
+        int q = caches.get(i).queryLength();
+        long[] window = Arrays.copyOfRange(rows[i], qs[i], qs[i] + q);
+        drafts[i] = i == 0 ? new long[][] {window, window} : new long[][] {window};
+      }
+      float[][][] got = cached(model, m, caches, drafts);
+      int v = model.spec().vocabSize();
+      for (int i = 0; i < 2; i++) {
+        float[] full = model.logits(m.create(rows[i], new Shape(1, rows[i].length)), null, null).toFloatArray();
+        int q = caches.get(i).queryLength();
+        for (int d = 0; d < drafts[i].length; d++) {
+          float[] want = Arrays.copyOfRange(full, qs[i] * v, (qs[i] + q) * v);
+          assertThat(Fixtures.maxAbsDiff(got[i][d], want)).as("row %d draft %d", i, d).isLessThan(1e-4f);
         }
       }
-      float[] full = model.logits(m.create(ids, new Shape(2, len)), m.create(keep, new Shape(2, len)), null)
-          .toFloatArray();
-      List<BlockCache> caches = new ArrayList<>();
-      model.logitsFillingCache(m.create(ids, new Shape(2, len)), m.create(keep, new Shape(2, len)),
-          m.create(new long[] {0, 0}, new Shape(2, 1)), lengths, qs, qe, mode, caches);
-      // query windows: prefix = block and after, dual = block only; row 0 twice (two "drafts" sharing a cache)
-      int[] rowOf = {0, 0, 1};
-      int q = 0;
-      int[] qEnd = new int[3];
-      for (int i = 0; i < 3; i++) {
-        qEnd[i] = mode == CacheMode.PREFIX ? lengths[rowOf[i]] : qe[rowOf[i]];
-        q = Math.max(q, qEnd[i] - qs[rowOf[i]]);
+      caches.forEach(BlockCache::close);
+    }
+  }
+
+  /** The batched path against the per-row path: ragged rows, different drafts, one call vs one call per row. */
+  @ParameterizedTest
+  @CsvSource({"LLADA,PREFIX", "LLADA,DUAL", "DREAM,PREFIX", "DREAM,DUAL"})
+  void batchedCachedAttentionEqualsThePerRowPath(ModelFamily family, CacheMode mode) throws Exception {
+    try (DiffusionLM model = tiny(family, 8); NDManager m = model.newScope()) {
+      Random r = new Random(5);
+      int n = 5;
+      long[][] rows = new long[n][];
+      int[] qs = new int[n];
+      int[] qe = new int[n];
+      for (int i = 0; i < n; i++) {
+        rows[i] = tokens(r, 9 + r.nextInt(12));
+        qs[i] = 1 + r.nextInt(rows[i].length - 4);
+        qe[i] = qs[i] + 2 + r.nextInt(Math.min(6, rows[i].length - qs[i] - 1));
       }
-      long[] qIds = new long[3 * q];
-      long[] qKeep = new long[3 * q];
-      long[] out = new long[3 * q];
-      List<BlockCache> perSeq = new ArrayList<>();
-      for (int i = 0; i < 3; i++) {
-        int b = rowOf[i];
-        perSeq.add(caches.get(b));
-        for (int j = 0; j < q; j++) {
-          int p = qs[b] + j;
-          boolean real = p < qEnd[i];
-          qIds[i * q + j] = real ? ids[b * len + p] : 0;
-          qKeep[i * q + j] = real ? 1 : 0;
-          out[i * q + j] = j;
+      List<BlockCache> caches = fill(model, m, rows, qs, qe, mode);
+      long[][][] drafts = new long[n][][];
+      for (int i = 0; i < n; i++) {
+        drafts[i] = new long[1 + r.nextInt(4)][];
+        for (int d = 0; d < drafts[i].length; d++) {
+          drafts[i][d] = tokens(r, caches.get(i).queryLength()); // each draft other tokens
         }
       }
-      float[] cached = model.logitsWithCache(perSeq, m.create(qIds, new Shape(3, q)), m.create(qKeep, new Shape(3, q)),
-          m.create(out, new Shape(3, q))).toFloatArray();
-      int v = spec.vocab();
-      for (int i = 0; i < 3; i++) {
-        int b = rowOf[i];
-        for (int j = 0; j < qEnd[i] - qs[b]; j++) {
-          int p = qs[b] + j;
-          float[] a = Arrays.copyOfRange(full, (b * len + p) * v, (b * len + p + 1) * v);
-          float[] c = Arrays.copyOfRange(cached, (i * q + j) * v, (i * q + j + 1) * v);
-          assertThat(Fixtures.maxAbsDiff(a, c)).as("seq %d pos %d", i, p).isLessThan(1e-4f);
+      float[][][] batched = cached(model, m, caches, drafts);
+      for (int i = 0; i < n; i++) {
+        float[][] alone = cached(model, m, List.of(caches.get(i)), new long[][][] {drafts[i]})[0];
+        for (int d = 0; d < drafts[i].length; d++) {
+          assertThat(Fixtures.maxAbsDiff(batched[i][d], alone[d])).as("row %d draft %d", i, d).isLessThan(1e-5f);
         }
+        // each draft attends to its own window: a lone draft gives what it gives among its siblings
+        float[] single = cached(model, m, List.of(caches.get(i)), new long[][][] {{drafts[i][0]}})[0][0];
+        assertThat(Fixtures.maxAbsDiff(alone[0], single)).isLessThan(1e-5f);
       }
       caches.forEach(BlockCache::close);
     }
@@ -89,37 +179,28 @@ class BlockCacheTest {
   @ParameterizedTest
   @CsvSource({"LLADA,PREFIX", "LLADA,DUAL", "DREAM,PREFIX", "DREAM,DUAL"})
   void cachedForwardTracksACommittedToken(ModelFamily family, CacheMode mode) throws Exception {
-    TinyModels.Spec spec = family == ModelFamily.LLADA ? TinyModels.Spec.llada(5) : TinyModels.Spec.qwen2(5);
-    try (DiffusionLM model = TinyModels.load(TinyModels.write(tmp.resolve("m"), spec)); NDManager m = model.newScope()) {
+    try (DiffusionLM model = tiny(family, 5); NDManager m = model.newScope()) {
       int len = 16;
       int qs = 8;
       int qe = 12;
-      long[] s0 = new long[len];
       Random r = new Random(2);
+      long[] s0 = new long[len];
       for (int j = 0; j < len; j++) {
         s0[j] = j < qs ? 4 + r.nextInt(60) : TinyModels.MASK;
       }
       long[] s1 = s0.clone();
       s1[qs + 1] = 17;
-      int q = mode == CacheMode.PREFIX ? len - qs : qe - qs;
-      long[] out = new long[q];
-      long[] fullIdx = new long[q];
-      for (int j = 0; j < q; j++) {
-        out[j] = j;
-        fullIdx[j] = qs + j;
-      }
-      List<BlockCache> caches = new ArrayList<>();
-      float[] before = model.logitsFillingCache(m.create(s0, new Shape(1, len)), null,
-          m.create(fullIdx, new Shape(1, q)), new int[] {len}, new int[] {qs}, new int[] {qe}, mode, caches)
-          .toFloatArray();
-      float[] fresh = model.logits(m.create(s1, new Shape(1, len)), null, null, m.create(fullIdx, new Shape(1, q)))
-          .toFloatArray();
-      float[] cached = model.logitsWithCache(caches, m.create(Arrays.copyOfRange(s1, qs, qs + q), new Shape(1, q)),
-          null, m.create(out, new Shape(1, q))).toFloatArray();
+      List<BlockCache> caches = fill(model, m, new long[][] {s0}, new int[] {qs}, new int[] {qe}, mode);
+      int q = caches.get(0).queryLength();
+      int v = model.spec().vocabSize();
+      float[] before = Arrays.copyOfRange(model.logits(m.create(s0, new Shape(1, len)), null, null).toFloatArray(),
+          qs * v, (qs + q) * v);
+      float[] fresh = Arrays.copyOfRange(model.logits(m.create(s1, new Shape(1, len)), null, null).toFloatArray(),
+          qs * v, (qs + q) * v);
+      float[] approx = cached(model, m, caches, new long[][][] {{Arrays.copyOfRange(s1, qs, qs + q)}})[0][0];
       float stale = Fixtures.maxAbsDiff(before, fresh);
-      float approx = Fixtures.maxAbsDiff(cached, fresh);
       assertThat(stale).isGreaterThan(1e-3f);
-      assertThat(approx).isLessThan(stale);
+      assertThat(Fixtures.maxAbsDiff(approx, fresh)).isLessThan(stale);
       caches.forEach(BlockCache::close);
     }
   }

@@ -112,7 +112,7 @@ public final class DiffusionTrainer {
         weight[r * len + j] = masked ? (float) (1.0 / (t * data.genLength() * b)) : 0f;
       }
     }
-    NDArray logits = model.logits(m.create(input, new Shape(b, len)), m.create(keep, new Shape(b, len)), null);
+    NDArray logits = model.trainingLogits(m.create(input, new Shape(b, len)), m.create(keep, new Shape(b, len)));
     NDArray logp = logits.logSoftmax(-1); // [B,L,V]
     NDArray picked = logp.gather(m.create(target, new Shape(b, len, 1)), 2).reshape(b, len);
     return picked.mul(m.create(weight, new Shape(b, len))).sum().neg().toType(DataType.FLOAT32, false);

@@ -1,0 +1,175 @@
+package dev.freedave.model;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The transformer stack as one scripted module ({@code freedave/core/transformer_core.py}), so that a
+ * forward is one call from Java into libtorch instead of ~30 DJL calls per layer (docs/results.md,
+ * "GPU": each DJL call costs 13-40 µs of host time; the scripted core runs its ops without returning).
+ * The module is built for one model's hyper-parameters when the model loads; weights, rotary tables
+ * and caches are arguments of every call.
+ */
+final class TransformerCore implements AutoCloseable {
+  static final String SOURCE = "freedave/core/transformer_core.py";
+
+  private final Model model;
+  private final PtSymbolBlock block;
+
+  private TransformerCore(Model model) {
+    this.model = model;
+    this.block = (PtSymbolBlock) model.getBlock();
+  }
+
+  /**
+   * @param residualFp32 keep the residual stream in float32 when the weights are float16 (the Qwen2
+   *     family's activations overflow float16)
+   */
+  static TransformerCore load(ModelConfig c, boolean residualFp32, Device device) throws IOException {
+    Map<String, Object> attributes = new LinkedHashMap<>();
+    attributes.put("heads", c.numHeads());
+    attributes.put("kv_heads", c.numKvHeads());
+    attributes.put("head_dim", c.headDim());
+    attributes.put("layers", c.numLayers());
+    attributes.put("qkv_bias", c.qkvBias());
+    attributes.put("residual_fp32", residualFp32);
+    attributes.put("eps", c.rmsNormEps());
+    byte[] archive = TorchScriptArchive.of("freedave", "TransformerCore", source(), attributes);
+    Path dir = Files.createTempDirectory("freedave-core");
+    Path file = dir.resolve("transformer_core.pt");
+    try {
+      Files.write(file, archive);
+      Model m = Model.newInstance("freedave-core", device, "PyTorch");
+      try {
+        m.load(dir, "transformer_core");
+      } catch (MalformedModelException | RuntimeException e) {
+        m.close();
+        throw new ModelLoadException("libtorch refused the transformer core: " + e.getMessage(), e);
+      }
+      return new TransformerCore(m);
+    } finally {
+      Files.deleteIfExists(file);
+      Files.deleteIfExists(dir);
+    }
+  }
+
+  static String source() throws IOException {
+    try (InputStream in = TransformerCore.class.getClassLoader().getResourceAsStream(SOURCE)) {
+      if (in == null) {
+        throw new IOException("missing resource " + SOURCE);
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  /** Logits [B, W, V] of a bidirectional forward; {@code keep} null = no padding. */
+  NDArray full(NDArray ids, NDArray pos, NDArray keep, NDArray outIndex, RopeTable.Tables rope, IValue weights) {
+    try (Args a = new Args()) {
+      return tensor(run("full", a.of(ids), a.of(pos), a.of(keep != null ? keep : ids), a.of(keep != null),
+          a.of(outIndex), rope.cos(), rope.sin(), weights), ids.getManager());
+    }
+  }
+
+  /** {@link #full} plus every layer's rotated keys and values, [B, layers, Hkv, T, hd] each. */
+  NDList fill(NDArray ids, NDArray pos, NDArray keep, NDArray outIndex, RopeTable.Tables rope, IValue weights) {
+    try (Args a = new Args(); IValue out = run("fill", a.of(ids), a.of(pos), a.of(keep != null ? keep : ids),
+        a.of(keep != null), a.of(outIndex), rope.cos(), rope.sin(), weights)) {
+      NDList list = new NDList();
+      for (IValue part : out.toIValueTuple()) {
+        list.add(tensor(part, ids.getManager()));
+      }
+      return list;
+    }
+  }
+
+  /** Logits [R, W, V] of R rows' draft windows against their frozen caches (see the source for the layout). */
+  NDArray cached(NDArray ids, NDArray pos, NDArray drafts, NDArray keyKeep, List<BlockCache> caches,
+      NDArray outIndex, RopeTable.Tables rope, IValue weights) {
+    PtNDArray[] keys = new PtNDArray[caches.size()];
+    PtNDArray[] values = new PtNDArray[caches.size()];
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = (PtNDArray) caches.get(i).keys();
+      values[i] = (PtNDArray) caches.get(i).values();
+    }
+    try (Args a = new Args()) {
+      return tensor(run("cached", a.of(ids), a.of(pos), a.of(drafts), a.of(keyKeep), a.keep(IValue.listFrom(keys)),
+          a.keep(IValue.listFrom(values)), a.of(outIndex), rope.cos(), rope.sin(), weights), ids.getManager());
+    }
+  }
+
+  /**
+   * Logits [B, T, V] of every position with autograd on, for a trainer: DJL's training path, which
+   * passes tensors only (the weights as a list named {@code weights[]}).
+   */
+  NDArray trainLogits(NDArray ids, NDArray pos, NDArray keep, NDArray cos, NDArray sin, List<NDArray> weights) {
+    NDList in = new NDList(ids, pos, keep, cos, sin);
+    NDArray method = ids.getManager().create(0);
+    method.setName("module_method:train_logits");
+    in.add(0, method);
+    for (NDArray w : weights) {
+      w.setName("weights[]");
+      in.add(w);
+    }
+    try {
+      return IValueUtils.forward(block, in, true).singletonOrThrow();
+    } finally {
+      method.close();
+    }
+  }
+
+  private IValue run(String method, IValue... args) {
+    return IValueUtils.runMethod(block, method, args);
+  }
+
+  private static NDArray tensor(IValue v, NDManager manager) {
+    try (v) {
+      return v.toTensor((PtNDManager) manager);
+    }
+  }
+
+  /** The IValues made for one call, closed after it (the long-lived weights and tables are not). */
+  private static final class Args implements AutoCloseable {
+    private final List<IValue> made = new ArrayList<>();
+
+    IValue of(NDArray a) {
+      return keep(IValue.from((PtNDArray) a));
+    }
+
+    IValue of(boolean b) {
+      return keep(IValue.from(b));
+    }
+
+    IValue keep(IValue v) {
+      made.add(v);
+      return v;
+    }
+
+    @Override
+    public void close() {
+      made.forEach(IValue::close);
+    }
+  }
+
+  @Override
+  public void close() {
+    model.close();
+  }
+}

@@ -1,0 +1,164 @@
+# The transformer stack of the LLaDA / Dream family as one TorchScript module, called once per
+# forward from Java (dev.freedave.model.TransformerCore packs it into a TorchScript archive at load,
+# with the model's hyper-parameters as the attributes below). It holds no weights: every call passes
+# them in, in the layout of dev.freedave.model.LlamaWeights:
+#   [embedding, final norm, head] + per layer [attn norm, qkv, qkv bias, o, ffn norm, gate|up, down]
+# Shapes: B rows, T tokens of a row, H heads, Hkv key/value heads, hd head dim, d hidden, V vocab.
+# This file is TorchScript as torch.jit.load reads it: dtypes are ScalarType numbers (5 = float16,
+# 6 = float32, 11 = bool) and every method is typed.
+class TransformerCore(Module):
+  __parameters__ = []
+  __buffers__ = []
+  training : bool
+  _is_full_backward_hook : Optional[bool]
+  heads : int
+  kv_heads : int
+  head_dim : int
+  layers : int
+  qkv_bias : bool
+  residual_fp32 : bool
+  eps : float
+
+  # RMSNorm computed in float32 (x * rsqrt(mean(x^2) + eps) * w), as the reference models do
+  def norm(self: __torch__.freedave.TransformerCore, x: Tensor, w: Tensor) -> Tensor:
+    xf = x.float()
+    return xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps) * w
+
+  # half-rotation RoPE on [B, T, n, hd] with cos/sin [B, T, 1, hd]
+  def rope(self: __torch__.freedave.TransformerCore, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    half = self.head_dim // 2
+    return x * cos + torch.cat([torch.neg(x[:, :, :, half:]), x[:, :, :, :half]], -1) * sin
+
+  # q [B, H, T, hd] against k, v [B, Hkv, S, hd] -> [B, T, H * hd]. GQA without copying K/V: the
+  # query heads of one KV head are folded into its rows, and a [B, 1, T, S] mask is repeated to match.
+  def attend(self: __torch__.freedave.TransformerCore, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor]) -> Tensor:
+    b = q.size(0)
+    t = q.size(2)
+    g = self.heads // self.kv_heads
+    qg = q.reshape([b, self.kv_heads, g * t, self.head_dim])
+    m = mask
+    if m is not None:
+      if g > 1 and m.size(2) > 1:
+        m = m.repeat([1, 1, g, 1])
+    o = torch.scaled_dot_product_attention(qg, k, v, attn_mask=m)
+    return o.reshape([b, self.heads, t, self.head_dim]).transpose(1, 2).reshape([b, t, self.heads * self.head_dim])
+
+  # One block on h [B, T, d]. With at >= 0 the fresh keys/values are written into kl, vl
+  # [B, Hkv, S, hd] at [at, at + T) and attention runs over all S of them (frozen + fresh);
+  # with at < 0 it runs over the fresh ones alone.
+  def layer(self: __torch__.freedave.TransformerCore, h: Tensor, i: int, weights: List[Tensor], cos: Tensor, sin: Tensor,
+            kl: Tensor, vl: Tensor, at: int, mask: Optional[Tensor]) -> Tensor:
+    w = 3 + 7 * i
+    b = h.size(0)
+    t = h.size(1)
+    dt = weights[w + 1].dtype
+    x = self.norm(h, weights[w]).to(dt)
+    if self.qkv_bias:
+      qkv = torch.linear(x, weights[w + 1], weights[w + 2])
+    else:
+      qkv = torch.linear(x, weights[w + 1])
+    qkv = qkv.view([b, t, self.heads + 2 * self.kv_heads, self.head_dim])
+    qk = self.rope(qkv[:, :, :self.heads + self.kv_heads], cos, sin)
+    q = qk[:, :, :self.heads].transpose(1, 2)
+    k = qk[:, :, self.heads:].transpose(1, 2)
+    v = qkv[:, :, self.heads + self.kv_heads:].transpose(1, 2)
+    if at >= 0:
+      kl[:, :, at:at + t] = k
+      vl[:, :, at:at + t] = v
+      o = self.attend(q, kl, vl, mask)
+    else:
+      o = self.attend(q, k, v, mask)
+    h = h + torch.linear(o, weights[w + 3]).to(h.dtype)
+    x = self.norm(h, weights[w + 4]).to(dt)
+    gu = torch.linear(x, weights[w + 5])
+    f = gu.size(2) // 2
+    return h + torch.linear(torch.silu(gu[:, :, :f]) * gu[:, :, f:], weights[w + 6]).to(h.dtype)
+
+  # token embeddings [B, T, d]; the residual stream stays in the weights' dtype unless the family
+  # needs float32 (Dream's Qwen2 activations overflow float16)
+  def embed(self: __torch__.freedave.TransformerCore, ids: Tensor, weights: List[Tensor]) -> Tensor:
+    h = torch.embedding(weights[0], ids)
+    if self.residual_fp32:
+      h = h.float()
+    return h
+
+  # float32 logits [B, W, V] of the rows out_index [B, W] picks: the LM head runs on W, not T
+  def head(self: __torch__.freedave.TransformerCore, h: Tensor, out_index: Tensor, weights: List[Tensor]) -> Tensor:
+    hw = torch.gather(h, 1, out_index.unsqueeze(2).expand([h.size(0), out_index.size(1), h.size(2)]))
+    return torch.linear(self.norm(hw, weights[1]).to(weights[2].dtype), weights[2]).float()
+
+  # cos/sin tables [P, hd] -> the rows of positions pos [B, T], as [B, T, 1, hd]
+  def angles(self: __torch__.freedave.TransformerCore, table: Tensor, pos: Tensor) -> Tensor:
+    return table[pos].unsqueeze(2)
+
+  # bidirectional forward over whole rows; keep [B, T] masks padding keys when masked is true
+  def full(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
+           out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tensor:
+    mask : Optional[Tensor] = None
+    if masked:
+      mask = torch.ne(keep, 0).view([ids.size(0), 1, 1, ids.size(1)])
+    c = self.angles(cos, pos)
+    s = self.angles(sin, pos)
+    h = self.embed(ids, weights)
+    for i in range(self.layers):
+      h = self.layer(h, i, weights, c, s, h, h, -1, mask)
+    return self.head(h, out_index, weights)
+
+  # full() that also returns every layer's rotated keys and values, [B, layers, Hkv, T, hd] each,
+  # from which the caller freezes each row's block cache
+  def fill(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
+           out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+    b = ids.size(0)
+    t = ids.size(1)
+    dt = weights[4].dtype
+    mask : Optional[Tensor] = None
+    if masked:
+      mask = torch.ne(keep, 0).view([b, 1, 1, t])
+    c = self.angles(cos, pos)
+    s = self.angles(sin, pos)
+    kall = torch.empty([b, self.layers, self.kv_heads, t, self.head_dim], dtype=dt, device=ids.device)
+    vall = torch.empty([b, self.layers, self.kv_heads, t, self.head_dim], dtype=dt, device=ids.device)
+    h = self.embed(ids, weights)
+    for i in range(self.layers):
+      h = self.layer(h, i, weights, c, s, kall[:, i], vall[:, i], 0, mask)
+    return self.head(h, out_index, weights), kall, vall
+
+  # Cached forward of R rows at once. ids, pos, draft [R, T]: each row's drafts' query windows back
+  # to back, draft = the draft a query belongs to (-1 = padding). kcache/vcache: per row its frozen
+  # [layers, Hkv, F_r, hd]; key_keep [R, F] (F >= every F_r) says which frozen keys a row's queries
+  # see. A query sees those and the fresh keys of its own draft (block-diagonal over drafts).
+  def cached(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor, key_keep: Tensor,
+             kcache: List[Tensor], vcache: List[Tensor], out_index: Tensor, cos: Tensor, sin: Tensor,
+             weights: List[Tensor]) -> Tensor:
+    r = ids.size(0)
+    t = ids.size(1)
+    f = key_keep.size(1)
+    dt = weights[4].dtype
+    # frozen keys of every row, then room for the fresh ones: [R, layers, Hkv, F + T, hd]
+    kbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
+    vbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
+    for j in range(r):
+      fr = kcache[j].size(2)
+      kbuf[j, :, :, :fr] = kcache[j]
+      vbuf[j, :, :, :fr] = vcache[j]
+    same = torch.eq(draft.unsqueeze(2), draft.unsqueeze(1)) & torch.ge(draft, 0).unsqueeze(1)
+    fresh = same | torch.eye(t, dtype=11, device=ids.device).unsqueeze(0)
+    mask = torch.cat([torch.ne(key_keep, 0).unsqueeze(1).expand([r, t, f]), fresh], 2).unsqueeze(1)
+    c = self.angles(cos, pos)
+    s = self.angles(sin, pos)
+    h = self.embed(ids, weights)
+    for i in range(self.layers):
+      h = self.layer(h, i, weights, c, s, kbuf[:, i], vbuf[:, i], f, mask)
+    return self.head(h, out_index, weights)
+
+  # every position's logits with autograd (a trainer's forward: tensors only, keep always applied)
+  def train_logits(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, cos: Tensor,
+                   sin: Tensor, weights: List[Tensor]) -> Tensor:
+    mask = torch.ne(keep, 0).view([ids.size(0), 1, 1, ids.size(1)])
+    c = self.angles(cos, pos)
+    s = self.angles(sin, pos)
+    h = self.embed(ids, weights)
+    for i in range(self.layers):
+      h = self.layer(h, i, weights, c, s, h, h, -1, mask)
+    hf = self.norm(h, weights[1]).to(weights[2].dtype)
+    return torch.linear(hf, weights[2]).float()
