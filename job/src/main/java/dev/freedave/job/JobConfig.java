@@ -27,7 +27,8 @@ import java.util.function.Function;
 public record JobConfig(String master, String modelDir, ComputeDtype dtype, String device, String modelId,
     String inputPath, String inputFormat, String idColumn, String promptColumn, String answerColumn,
     String seedColumn, ChatTemplate template, String outputPath, int partitions, int maxRowsInFlight,
-    int maxSequencesPerForward, boolean auditStatic, int progressIntervalS, List<DecodeConfig> decoders) {
+    int maxSequencesPerForward, String draftBudget, boolean auditStatic, int progressIntervalS,
+    List<DecodeConfig> decoders) {
 
   public static JobConfig load(Path file, Map<String, String> overrides) {
     Config c = ConfigFactory.empty();
@@ -68,6 +69,9 @@ public record JobConfig(String master, String modelDir, ComputeDtype dtype, Stri
     check(partitions >= 0, "partitions", "must be >= 0, got " + partitions);
     check(rows >= 1, "batching.max-rows-in-flight", "must be >= 1, got " + rows);
     check(seqs >= 1, "batching.max-sequences-per-forward", "must be >= 1, got " + seqs);
+    String budget = f.getString("batching.draft-budget");
+    check(budget.equals("auto") || budget.equals("off"), "batching.draft-budget", "must be auto or off, got '"
+        + budget + "'");
     String device = f.getString("model.device");
     check(device.matches("auto|cpu|gpu|gpu:[0-9]+"), "model.device", "must be auto, cpu, gpu or gpu:N, got '"
         + device + "'");
@@ -76,7 +80,7 @@ public record JobConfig(String master, String modelDir, ComputeDtype dtype, Stri
         f.getString("input.path"), f.getString("input.format"), f.getString("input.id-column"),
         f.getString("input.prompt-column"), f.getString("input.answer-column"), f.getString("input.seed-column"),
         parsed(f, "input.chat-template", ChatTemplate::parse), f.getString("output.path"), partitions, rows, seqs,
-        f.getBoolean("audit-static"), f.getInt("progress-interval-s"), decoders);
+        budget, f.getBoolean("audit-static"), f.getInt("progress-interval-s"), decoders);
   }
 
   /** A string key through its parser; a refusal names the key. */
@@ -116,6 +120,7 @@ public record JobConfig(String master, String modelDir, ComputeDtype dtype, Stri
     return new FreeDaveGenerator().setModel(modelDir.isBlank() ? dev.freedave.model.DefaultModel.NAME : modelDir)
         .setDtype(dtype.label()).setDevice(device).setModelId(modelId).setChatTemplate(template.name())
         .setIdCol("id").setInputCol("prompt").setAnswerCol("answer").setSeedCol("seed").setAuditStatic(auditStatic)
-        .setMaxRowsInFlight(maxRowsInFlight).setMaxSequencesPerForward(maxSequencesPerForward);
+        .setMaxRowsInFlight(maxRowsInFlight).setMaxSequencesPerForward(maxSequencesPerForward)
+        .setDraftBudget(draftBudget);
   }
 }

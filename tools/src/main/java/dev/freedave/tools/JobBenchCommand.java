@@ -64,7 +64,7 @@ final class JobBenchCommand implements Callable<Integer> {
     }
     DecodeConfig cfg = DecodeConfig.of(DecodeConfig.Method.parse(decoder), gen, block, k, 0.9);
     GenerateSettings settings = new GenerateSettings(model, ComputeDtype.FLOAT32, "auto", "bench", ChatTemplate.NONE,
-        false, rowsInFlight, 64);
+        false, rowsInFlight, 64, "auto");
 
     // the bare loop: one scheduler over every row, in this JVM, no Spark
     LoadedModel loaded = ModelFolder.open(DefaultModel.resolve(model)).load(ComputeDtype.FLOAT32, Device.cpu());

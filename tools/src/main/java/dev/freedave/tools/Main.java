@@ -11,7 +11,7 @@ import picocli.CommandLine;
     version = "freedave 0.1.0",
     description = "Lossless parallel decoding of diffusion language models.",
     subcommands = {GenerateCommand.class, BenchCommand.class, JobBenchCommand.class, DemoDataCommand.class,
-        TrainDemoCommand.class, LogitsCommand.class, TinyModelCommand.class, LatencyCommand.class,
+        TrainDemoCommand.class, LogitsCommand.class, TinyModelCommand.class, ForwardCostCommand.class,
         LoadBenchCommand.class})
 public final class Main {
   private Main() {}

@@ -22,18 +22,29 @@ public final class DecodeScheduler {
   private final DiffusionLM model;
   private final int maxRowsInFlight;
   private final int maxSequencesPerForward;
+  private final DraftBudget.Policy draftBudget;
   private Consumer<ForwardEvent> listener = e -> {};
 
   /** What one batched forward did (nanos: the forward and predict() reduction), for progress counters. */
   public record ForwardEvent(int rows, int sequences, int length, long nanos) {}
 
+  /** With the draft budget off: every FreeDave round sends its K drafts. */
   public DecodeScheduler(DiffusionLM model, int maxRowsInFlight, int maxSequencesPerForward) {
+    this(model, maxRowsInFlight, maxSequencesPerForward, "off");
+  }
+
+  /**
+   * @param draftBudget {@code auto}: FreeDave rows send the number of drafts (up to K) that the run's
+   *     measured forward costs and acceptance say advances fastest ({@link DraftBudget}); {@code off}: K
+   */
+  public DecodeScheduler(DiffusionLM model, int maxRowsInFlight, int maxSequencesPerForward, String draftBudget) {
     if (maxRowsInFlight < 1 || maxSequencesPerForward < 1) {
       throw new IllegalArgumentException("max rows in flight and max sequences per forward must be >= 1");
     }
     this.model = model;
     this.maxRowsInFlight = maxRowsInFlight;
     this.maxSequencesPerForward = maxSequencesPerForward;
+    this.draftBudget = DraftBudget.Policy.parse(draftBudget);
   }
 
   public DecodeScheduler onForward(Consumer<ForwardEvent> l) {
@@ -82,6 +93,7 @@ public final class DecodeScheduler {
     private final Iterator<DecodeRequest> input;
     private final List<RowDecoder> active = new ArrayList<>();
     private final Deque<Keyed> ready = new ArrayDeque<>();
+    private final DraftBudget budget = new DraftBudget(draftBudget);
     private int rotation;
 
     Run(Iterator<DecodeRequest> input) {
@@ -111,7 +123,7 @@ public final class DecodeScheduler {
             throw new IllegalArgumentException("cache = " + r.config().cache().label() + " needs a block cache, which "
                 + model.getClass().getSimpleName() + " does not have; use cache = none");
           }
-          d = RowDecoder.create(r, model.spec(), maxSequencesPerForward);
+          d = RowDecoder.create(r, model.spec(), maxSequencesPerForward, budget);
         } catch (IllegalArgumentException e) {
           ready.add(new Keyed(r, DecodeResult.failed(r, e.getMessage())));
           continue;
@@ -153,13 +165,21 @@ public final class DecodeScheduler {
         retire(rows);
         return;
       }
+      long nanos = System.nanoTime() - t0;
       int maxLen = batch.stream().mapToInt(s -> s.tokens().length).max().orElse(0);
-      listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen, System.nanoTime() - t0));
+      listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen, nanos));
+      long positions = 0;
       int at = 0;
+      for (int i = 0; i < rows.size(); i++) {
+        positions += rows.get(i).recordForward(batch.subList(at, at + wanted.get(i).size()));
+        at += wanted.get(i).size();
+      }
+      budget.forward(positions, nanos);
+      limitDrafts(rows);
+      at = 0;
       for (int i = 0; i < rows.size(); i++) {
         RowDecoder d = rows.get(i);
         List<Canvas> p = wanted.get(i);
-        d.recordForward(batch.subList(at, at + p.size()));
         try {
           if (forward.filled()[at] != null) {
             d.cacheFilled(forward.filled()[at]); // a fill forward carries the row's state alone
@@ -171,6 +191,31 @@ public final class DecodeScheduler {
         at += p.size();
       }
       retire(rows);
+    }
+
+    /** The draft count the rows of this forward build their next round with. */
+    private void limitDrafts(List<RowDecoder> rows) {
+      int draftRows = 0;
+      int maxDrafts = 1;
+      long perDraft = 0;
+      long fixed = 0;
+      int fixedSteps = 0;
+      for (RowDecoder d : rows) {
+        if (d instanceof DraftDecoder dd) {
+          draftRows++;
+          maxDrafts = Math.max(maxDrafts, dd.maxDrafts());
+          perDraft += d.positionsPerSequence();
+        } else {
+          fixed += d.positionsPerSequence();
+          fixedSteps++;
+        }
+      }
+      int k = budget.drafts(maxDrafts, draftRows, perDraft, fixed, fixedSteps);
+      for (RowDecoder d : rows) {
+        if (d instanceof DraftDecoder dd) {
+          dd.limitDrafts(k);
+        }
+      }
     }
 
     private void retire(List<RowDecoder> rows) {

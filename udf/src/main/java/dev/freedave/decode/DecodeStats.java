@@ -11,13 +11,15 @@ import java.util.Arrays;
  * @param acceptedHist {@code acceptedHist[i]} = rounds that advanced {@code i} static steps (index 0 unused)
  * @param positionsComputed Σ over calls of the positions computed for this row (a cached forward
  *     computes only its query window)
+ * @param draftsVerified Σ over verification forwards of the drafts this row sent (FreeDave; 0 otherwise):
+ *     with the rounds ({@code acceptedHist}) it says how many drafts a round sent on average
  * @param decodeMs wall time from the row's admission to its completion
  */
 public record DecodeStats(int nfe, int staticSteps, int tokensDecoded, int[] acceptedHist, long positionsComputed,
-    double decodeMs) {
+    int draftsVerified, double decodeMs) {
 
   /** The statistics of a row that was never decoded. */
-  public static final DecodeStats NONE = new DecodeStats(0, 0, 0, new int[0], 0, 0);
+  public static final DecodeStats NONE = new DecodeStats(0, 0, 0, new int[0], 0, 0, 0);
 
   /** Tokens per forward call. */
   public double tpf() {
@@ -35,6 +37,7 @@ public record DecodeStats(int nfe, int staticSteps, int tokensDecoded, int[] acc
     private final long startNanos = System.nanoTime();
     private int nfe;
     private long positions;
+    private int verified;
     private int[] hist;
 
     Builder(int maxAdvance) {
@@ -46,6 +49,11 @@ public record DecodeStats(int nfe, int staticSteps, int tokensDecoded, int[] acc
       positions += positionsComputed;
     }
 
+    /** A verification forward that sent {@code drafts} drafts of this row. */
+    void verified(int drafts) {
+      verified += drafts;
+    }
+
     void round(int advanced) {
       if (advanced >= hist.length) {
         hist = Arrays.copyOf(hist, advanced + 1);
@@ -54,7 +62,7 @@ public record DecodeStats(int nfe, int staticSteps, int tokensDecoded, int[] acc
     }
 
     DecodeStats build(int staticSteps, int tokensDecoded) {
-      return new DecodeStats(nfe, staticSteps, tokensDecoded, hist.clone(), positions,
+      return new DecodeStats(nfe, staticSteps, tokensDecoded, hist.clone(), positions, verified,
           (System.nanoTime() - startNanos) / 1e6);
     }
   }

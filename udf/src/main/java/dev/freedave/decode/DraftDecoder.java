@@ -14,13 +14,17 @@ import java.util.List;
 final class DraftDecoder extends RowDecoder {
   private final int maxDrafts;
   private final boolean plusPlus;
+  private final DraftBudget budget;
+  private int limit;
   private Prediction current; // P for state; null before the first forward
   private List<Canvas> drafts = List.of();
   private List<Canvas> toForward = List.of();
 
-  DraftDecoder(DecodeRequest request, ModelSpec spec, int maxDrafts) {
+  DraftDecoder(DecodeRequest request, ModelSpec spec, int maxDrafts, DraftBudget budget) {
     super(request, spec, maxDrafts);
     this.maxDrafts = maxDrafts;
+    this.limit = maxDrafts;
+    this.budget = budget;
     this.plusPlus = request.config().method() == DecodeConfig.Method.FREEDAVE_PP;
     finishIfDone();
   }
@@ -45,6 +49,8 @@ final class DraftDecoder extends RowDecoder {
       state = drafts.get(a);
       current = a < predictions.size() ? predictions.get(a) : null;
       stats.round(a + 1);
+      stats.verified(predictions.size());
+      budget.round(predictions.size(), a);
     }
     advance();
   }
@@ -78,10 +84,20 @@ final class DraftDecoder extends RowDecoder {
         || (config.cache() != CacheMode.NONE && last.currentBlock() != state.currentBlock());
   }
 
+  /** K: the most drafts a round may send. */
+  int maxDrafts() {
+    return maxDrafts;
+  }
+
+  /** The drafts the next round builds: at most {@code k} (the scheduler's budget), never more than K. */
+  void limitDrafts(int k) {
+    limit = Math.max(1, Math.min(k, maxDrafts));
+  }
+
   /** FreeDave: d[k] = s + the candidates of the next k+1 scheduled steps, all from P's canonical order. */
   private List<Canvas> staticDrafts() {
     int step = Selection.stepIndex(state, schedule);
-    int k = Math.min(maxDrafts, schedule.length - step);
+    int k = Math.min(limit, schedule.length - step);
     int[] order = Selection.canonical(state, current, state.currentBlock());
     List<Canvas> out = new ArrayList<>(k);
     Canvas d = state;
@@ -101,7 +117,7 @@ final class DraftDecoder extends RowDecoder {
     int[] order = Selection.canonical(state, current, state.currentBlock());
     Canvas d = Selection.thresholdStep(state, current, config.threshold());
     int first = order.length - d.maskedInBlock(state.currentBlock());
-    int k = Math.min(maxDrafts, order.length - first + 1);
+    int k = Math.min(limit, order.length - first + 1);
     List<Canvas> out = new ArrayList<>(k);
     out.add(d);
     for (int i = 1; i < k; i++) {

@@ -21,6 +21,7 @@ abstract class RowDecoder {
   private DecodeResult result;
   private BlockCache cache;
   private int cacheBlock = -1;
+  private long lastPositions;
 
   RowDecoder(DecodeRequest request, ModelSpec spec, int maxAdvance) {
     this.request = request;
@@ -37,7 +38,7 @@ abstract class RowDecoder {
    * @throws IllegalArgumentException when the row cannot be decoded; the message names the row's
    *     problem, and the caller records it as the row's error and goes on
    */
-  static RowDecoder create(DecodeRequest r, ModelSpec spec, int maxSequencesPerForward) {
+  static RowDecoder create(DecodeRequest r, ModelSpec spec, int maxSequencesPerForward, DraftBudget budget) {
     String problem = validate(r, spec);
     if (problem != null) {
       throw new IllegalArgumentException(problem);
@@ -45,7 +46,7 @@ abstract class RowDecoder {
     DecodeConfig c = r.config();
     return switch (c.method()) {
       case STATIC, THRESHOLD -> new StepDecoder(r, spec);
-      case FREEDAVE, FREEDAVE_PP -> new DraftDecoder(r, spec, Math.min(c.draftSteps(), maxSequencesPerForward));
+      case FREEDAVE, FREEDAVE_PP -> new DraftDecoder(r, spec, Math.min(c.draftSteps(), maxSequencesPerForward), budget);
     };
   }
 
@@ -75,12 +76,20 @@ abstract class RowDecoder {
   /** Predictions for {@link #pending()}, in the same order. */
   abstract void onPredictions(List<Prediction> predictions);
 
-  final void recordForward(List<Sequence> sequences) {
+  /** Counts a forward this row took part in; returns the positions it computed for the row. */
+  final long recordForward(List<Sequence> sequences) {
     long positions = 0;
     for (Sequence s : sequences) {
       positions += s.cache() != null ? s.cache().queryLength() : s.tokens().length;
     }
     stats.forward(positions);
+    lastPositions = positions / Math.max(1, sequences.size());
+    return positions;
+  }
+
+  /** Positions one of this row's sequences computed in its last forward. */
+  final long positionsPerSequence() {
+    return lastPositions;
   }
 
   final boolean done() {

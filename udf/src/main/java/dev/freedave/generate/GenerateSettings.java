@@ -20,9 +20,10 @@ import java.util.HexFormat;
  * @param auditStatic also decode statically and fill {@code match_static}
  * @param maxRowsInFlight rows decoded at once per task
  * @param maxSequencesPerForward sequences (rows × drafts) per forward
+ * @param draftBudget auto (FreeDave sends the drafts that advance fastest on this device) or off (always K)
  */
 public record GenerateSettings(String modelDir, ComputeDtype dtype, String device, String modelId,
-    ChatTemplate template, boolean auditStatic, int maxRowsInFlight, int maxSequencesPerForward)
+    ChatTemplate template, boolean auditStatic, int maxRowsInFlight, int maxSequencesPerForward, String draftBudget)
     implements Serializable {
 
   public GenerateSettings {
@@ -31,6 +32,9 @@ public record GenerateSettings(String modelDir, ComputeDtype dtype, String devic
     }
     if (maxRowsInFlight < 1 || maxSequencesPerForward < 1) {
       throw new IllegalArgumentException("max rows in flight and max sequences per forward must be >= 1");
+    }
+    if (!draftBudget.equals("auto") && !draftBudget.equals("off")) {
+      throw new IllegalArgumentException("draft budget must be auto or off, got '" + draftBudget + "'");
     }
   }
 

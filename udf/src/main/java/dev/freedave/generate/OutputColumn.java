@@ -24,6 +24,7 @@ public enum OutputColumn {
   TPF(Type.DOUBLE, false, r -> r.decoded().stats().tpf()),
   ACCEPTED_HIST(Type.INT_ARRAY, false, r -> r.decoded().stats().acceptedHist()),
   POSITIONS_COMPUTED(Type.LONG, false, r -> r.decoded().stats().positionsComputed()),
+  DRAFTS_VERIFIED(Type.INT, false, r -> r.decoded().stats().draftsVerified()),
   DECODE_MS(Type.DOUBLE, false, r -> r.decoded().stats().decodeMs()),
   PROMPT_TOKENS(Type.INT, false, r -> r.decoded().promptTokens()),
   GEN_TOKENS(Type.INT, false, r -> r.decoded().genTokens()),

@@ -82,7 +82,7 @@ public final class PartitionGenerator {
       }
     }
     List<DecodeResult> results = new DecodeScheduler(loaded.model(), settings.maxRowsInFlight(),
-        settings.maxSequencesPerForward()).onForward(progress::forward).decodeAll(requests);
+        settings.maxSequencesPerForward(), settings.draftBudget()).onForward(progress::forward).decodeAll(requests);
     for (int g = 0; g < good.size(); g++) {
       Tokenized t = good.get(g);
       InputRow in = rows.get(t.index());

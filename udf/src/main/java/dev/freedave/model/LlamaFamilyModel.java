@@ -48,9 +48,25 @@ public final class LlamaFamilyModel implements DiffusionLM {
     NDManager manager = NDManager.newBaseManager(device, "PyTorch");
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       LlamaWeights weights = LlamaWeights.load(ckpt, config, dtype.djl(), manager);
-      boolean residualFp32 = config.family() == ModelFamily.DREAM;
-      TransformerCore core = TransformerCore.load(config, residualFp32, device);
+      TransformerCore core = TransformerCore.load(config, device);
       return new LlamaFamilyModel(config, spec, manager, weights, new RopeTable(config, dtype.djl(), manager), core);
+    } catch (RuntimeException | IOException e) {
+      manager.close();
+      throw e;
+    }
+  }
+
+  /**
+   * A model of {@code config}'s shapes with random weights made on the device (see
+   * {@link LlamaWeights#random}), for forward cost measurements at real sizes; its spec is the config's.
+   */
+  public static LlamaFamilyModel random(ModelConfig config, ComputeDtype dtype, Device device) throws IOException {
+    NDManager manager = NDManager.newBaseManager(device, "PyTorch");
+    try {
+      LlamaWeights weights = LlamaWeights.random(config, dtype.djl(), manager);
+      TransformerCore core = TransformerCore.load(config, device);
+      return new LlamaFamilyModel(config, ModelSpec.of(config), manager, weights,
+          new RopeTable(config, dtype.djl(), manager), core);
     } catch (RuntimeException | IOException e) {
       manager.close();
       throw e;

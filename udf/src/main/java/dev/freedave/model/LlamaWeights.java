@@ -57,6 +57,39 @@ final class LlamaWeights {
     return new LlamaWeights(c, t);
   }
 
+  /**
+   * Random weights of a config's shapes made on the device (normal, std 0.02; norms 1): what forward
+   * cost measurements at real model sizes run on without reading a checkpoint.
+   */
+  static LlamaWeights random(ModelConfig c, DataType dtype, NDManager m) {
+    long d = c.hiddenSize();
+    long qkv = (long) (c.numHeads() + 2 * c.numKvHeads()) * c.headDim();
+    List<NDArray> t = new ArrayList<>();
+    NDArray embedding = normal(m, dtype, c.vocabSize(), d);
+    t.add(embedding);
+    t.add(m.ones(new Shape(d)));
+    t.add(c.tiedEmbeddings() ? embedding : normal(m, dtype, c.vocabSize(), d));
+    for (int i = 0; i < c.numLayers(); i++) {
+      t.add(m.ones(new Shape(d)));
+      t.add(normal(m, dtype, qkv, d));
+      t.add(c.qkvBias() ? normal(m, dtype, qkv) : m.zeros(new Shape(0), dtype));
+      t.add(normal(m, dtype, d, (long) c.numHeads() * c.headDim()));
+      t.add(m.ones(new Shape(d)));
+      t.add(normal(m, dtype, 2L * c.intermediateSize(), d));
+      t.add(normal(m, dtype, d, c.intermediateSize()));
+    }
+    return new LlamaWeights(c, t);
+  }
+
+  private static NDArray normal(NDManager m, DataType dtype, long... shape) {
+    NDArray f = m.randomNormal(0f, 0.02f, new Shape(shape), DataType.FLOAT32);
+    NDArray out = f.toType(dtype, false);
+    if (out != f) {
+      f.close();
+    }
+    return out;
+  }
+
   private static NDArray fused(Checkpoint ckpt, NDManager m, DataType dt, String... names) throws IOException {
     NDList parts = new NDList();
     try {

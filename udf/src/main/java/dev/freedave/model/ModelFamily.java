@@ -11,9 +11,9 @@ import java.util.Optional;
  */
 public enum ModelFamily {
   /** LLaDA (GSAI-ML): OLMo-style config keys, {@code model.transformer.*} tensors, position p read from logits p. */
-  LLADA("llada", List.of("llada"), 126336, List.of(126081), 0, 4096, "<|mdm_mask|>", "<|eot_id|>"),
+  LLADA("llada", List.of("llada"), 126336, List.of(126081), 0, 4096, "<|mdm_mask|>", "<|eot_id|>", false),
   /** Dream (Qwen2 body): Qwen2 config keys, {@code model.*} tensors, position p read from logits p - 1. */
-  DREAM("dream", List.of("dream", "qwen2"), 151666, List.of(151643), 1, 2048, "<|mask|>", "<|im_end|>");
+  DREAM("dream", List.of("dream", "qwen2"), 151666, List.of(151643), 1, 2048, "<|mask|>", "<|im_end|>", true);
 
   /** The {@code model_type} a config.json of this family carries (compared without case). */
   public final String modelType;
@@ -28,9 +28,15 @@ public enum ModelFamily {
   public final String maskTokenName;
   /** The end-of-turn token of the family's chat format: an Instruct model ends its answer with it. */
   public final String endOfTurnToken;
+  /**
+   * Whether the residual stream stays float32 when the weights are float16: Qwen2-family
+   * activations grow past float16's range, LLaDA's are run in the weights' dtype as its reference does.
+   */
+  public final boolean residualFp32;
 
   ModelFamily(String modelType, List<String> aliases, int defaultMaskId, List<Integer> defaultEosIds,
-      int predictionOffset, int defaultMaxSequenceLength, String maskTokenName, String endOfTurnToken) {
+      int predictionOffset, int defaultMaxSequenceLength, String maskTokenName, String endOfTurnToken,
+      boolean residualFp32) {
     this.modelType = modelType;
     this.aliases = aliases;
     this.defaultMaskId = defaultMaskId;
@@ -39,6 +45,7 @@ public enum ModelFamily {
     this.defaultMaxSequenceLength = defaultMaxSequenceLength;
     this.maskTokenName = maskTokenName;
     this.endOfTurnToken = endOfTurnToken;
+    this.residualFp32 = residualFp32;
   }
 
   /** The family of a {@code model_type}, or empty when it is none of ours. */

@@ -39,18 +39,15 @@ final class TransformerCore implements AutoCloseable {
     this.block = (PtSymbolBlock) model.getBlock();
   }
 
-  /**
-   * @param residualFp32 keep the residual stream in float32 when the weights are float16 (the Qwen2
-   *     family's activations overflow float16)
-   */
-  static TransformerCore load(ModelConfig c, boolean residualFp32, Device device) throws IOException {
+  /** The core for {@code c}'s shapes; the residual stream's dtype is the family's ({@link ModelFamily#residualFp32}). */
+  static TransformerCore load(ModelConfig c, Device device) throws IOException {
     Map<String, Object> attributes = new LinkedHashMap<>();
     attributes.put("heads", c.numHeads());
     attributes.put("kv_heads", c.numKvHeads());
     attributes.put("head_dim", c.headDim());
     attributes.put("layers", c.numLayers());
     attributes.put("qkv_bias", c.qkvBias());
-    attributes.put("residual_fp32", residualFp32);
+    attributes.put("residual_fp32", c.family().residualFp32);
     attributes.put("eps", c.rmsNormEps());
     byte[] archive = TorchScriptArchive.of("freedave", "TransformerCore", source(), attributes);
     Path dir = Files.createTempDirectory("freedave-core");

@@ -63,6 +63,7 @@ public final class FreeDaveGenerator implements java.io.Serializable {
   private boolean auditStatic;
   private int maxRowsInFlight = 8;
   private int maxSequencesPerForward = 64;
+  private String draftBudget = "auto";
   private transient DecodeCounters counters = DecodeCounters.NONE;
   private transient String validated; // the folder + template last checked on this driver
 
@@ -191,6 +192,15 @@ public final class FreeDaveGenerator implements java.io.Serializable {
     return this;
   }
 
+  /**
+   * auto: FreeDave rows send the number of drafts (up to K) that advances fastest, from the forward
+   * costs and acceptance measured in the task; off: always K (NFE statistics reproducible run to run).
+   */
+  public FreeDaveGenerator setDraftBudget(String v) {
+    draftBudget = v;
+    return this;
+  }
+
   /** Sets every decoder param from one config (how the job passes each entry of its sweep). */
   public FreeDaveGenerator setDecodeConfig(DecodeConfig c) {
     return setDecoder(c.method().label).setDraftSteps(c.draftSteps()).setBlockLength(c.blockLength())
@@ -218,7 +228,7 @@ public final class FreeDaveGenerator implements java.io.Serializable {
           : Path.of(model).toAbsolutePath().normalize().getFileName().toString();
     }
     return new GenerateSettings(model, ComputeDtype.parse(dtype), device, id, ChatTemplate.parse(chatTemplate),
-        auditStatic, maxRowsInFlight, maxSequencesPerForward);
+        auditStatic, maxRowsInFlight, maxSequencesPerForward, draftBudget);
   }
 
   /**

@@ -75,7 +75,8 @@ class LosslessPropertyTest {
         int batch = 2 + r.nextInt(5);
         for (List<DecodeResult> got : List.of(new DecodeScheduler(model, 1, 64).decodeAll(fd),
             new DecodeScheduler(model, batch, 64).decodeAll(fd),
-            new DecodeScheduler(model, batch, 7).decodeAll(fd))) {
+            new DecodeScheduler(model, batch, 7).decodeAll(fd),
+            new DecodeScheduler(model, batch, 64, "auto").decodeAll(fd))) {
           for (int i = 0; i < fd.size(); i++) {
             DecodeResult s = reference.get(i);
             DecodeResult f = got.get(i);
@@ -93,7 +94,7 @@ class LosslessPropertyTest {
         }
       }
     }
-    assertThat(rows).isEqualTo(SEEDS * 6 * 3);
+    assertThat(rows).isEqualTo(SEEDS * 6 * 4);
   }
 
   /** The cache's point: fewer positions computed per token, the same forward count for static. */

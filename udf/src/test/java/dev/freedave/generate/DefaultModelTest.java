@@ -29,7 +29,7 @@ class DefaultModelTest {
     assertThat(dir.resolve("TRAINING.json")).exists();
     LoadedModel loaded = ModelFolder.open(dir).load(ComputeDtype.FLOAT32, Device.cpu());
     GenerateSettings settings = new GenerateSettings(dir.toString(), ComputeDtype.FLOAT32, "cpu", "demo",
-        ChatTemplate.NONE, true, 4, 64);
+        ChatTemplate.NONE, true, 4, 64, "auto");
     // the first held-out problem of the demo's test split (data/arith-test-500.jsonl)
     List<InputRow> rows = List.of(new InputRow("test-0", FIRST_PROBLEM, FIRST_ANSWER, null));
     for (DecodeConfig cfg : List.of(DecodeConfig.of(DecodeConfig.Method.STATIC, 64, 16, 1, 0.9),

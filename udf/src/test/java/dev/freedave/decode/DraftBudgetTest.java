@@ -1,0 +1,71 @@
+package dev.freedave.decode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** The draft count follows the measured cost of forwards and the measured acceptance of drafts. */
+class DraftBudgetTest {
+  /** Feeds forward times of cost(positions) at every power of two. */
+  private static void measure(DraftBudget b, java.util.function.LongUnaryOperator nanos) {
+    for (long p = 1; p <= 1 << 16; p *= 2) {
+      b.forward(p, nanos.applyAsLong(p));
+    }
+  }
+
+  /** Rounds that sent k drafts and were accepted through index {@code reached}. */
+  private static void rounds(DraftBudget b, int n, int sent, int reached) {
+    for (int i = 0; i < n; i++) {
+      b.round(sent, reached);
+    }
+  }
+
+  @Test
+  void offAlwaysSendsK() {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.OFF);
+    measure(b, p -> p * 1000);
+    rounds(b, 100, 8, 0);
+    assertThat(b.drafts(8, 64, 64 * 32, 0, 0)).isEqualTo(8);
+  }
+
+  @Test
+  void beforeAnythingIsMeasuredEveryDraftIsTried() {
+    assertThat(new DraftBudget(DraftBudget.Policy.AUTO).drafts(8, 4, 128, 0, 0)).isEqualTo(8);
+  }
+
+  @Test
+  void whenForwardsCostTheSameAtAnySizeAllDraftsGo() {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO);
+    measure(b, p -> 10_000_000);
+    rounds(b, 50, 8, 2); // drafts beyond the third are never accepted: still free, so still sent
+    assertThat(b.drafts(8, 8, 8 * 32, 0, 0)).isEqualTo(8);
+  }
+
+  @Test
+  void whenCostIsProportionalToPositionsPoorDraftsAreCut() {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO);
+    measure(b, p -> 1000 * p);
+    rounds(b, 200, 8, 0); // nothing past the first draft is ever accepted
+    assertThat(b.drafts(8, 8, 8 * 32, 0, 0)).isEqualTo(1);
+  }
+
+  @Test
+  void theCountFollowsTheRidgeAndGrowsBackAsRowsFinish() {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO);
+    measure(b, p -> 1_000_000 * Math.max(256, p)); // flat up to 256 positions, then linear
+    rounds(b, 200, 8, 7); // every draft accepted
+    int many = b.drafts(8, 32, 32 * 32, 0, 0); // 32 rows: past the ridge at k = 1 already
+    int few = b.drafts(8, 1, 32, 0, 0); // one row left: 8 drafts are 256 positions, still flat
+    assertThat(many).isEqualTo(1).isLessThan(few);
+    assertThat(few).isEqualTo(8);
+  }
+
+  @Test
+  void acceptanceIsCountedPerDepth() {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO);
+    measure(b, p -> 1000 * (500 + p)); // a fixed part, then linear
+    rounds(b, 100, 4, 1); // depth 1 always accepted, depth 2 never
+    // depth 1 is worth its cost, depth 2 and beyond are not
+    assertThat(b.drafts(4, 4, 4 * 32, 0, 0)).isEqualTo(2);
+  }
+}
