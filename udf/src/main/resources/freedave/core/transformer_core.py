@@ -30,22 +30,19 @@ class TransformerCore(Module):
     return x * cos + torch.cat([torch.neg(x[:, :, :, half:]), x[:, :, :, :half]], -1) * sin
 
   # q [B, H, T, hd] against k, v [B, Hkv, S, hd] -> [B, T, H * hd]. GQA without copying K/V: the
-  # query heads of one KV head are folded into its rows, and a [B, 1, T, S] mask is repeated to match.
+  # query heads of one KV head are folded into its rows; the mask is [B, 1, 1, S] or, per query,
+  # [B, 1, G * T, S] (see grouped()).
   def attend(self: __torch__.freedave.TransformerCore, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor]) -> Tensor:
     b = q.size(0)
     t = q.size(2)
     g = self.heads // self.kv_heads
     qg = q.reshape([b, self.kv_heads, g * t, self.head_dim])
-    m = mask
-    if m is not None:
-      if g > 1 and m.size(2) > 1:
-        m = m.repeat([1, 1, g, 1])
-    o = torch.scaled_dot_product_attention(qg, k, v, attn_mask=m)
+    o = torch.scaled_dot_product_attention(qg, k, v, attn_mask=mask)
     return o.reshape([b, self.heads, t, self.head_dim]).transpose(1, 2).reshape([b, t, self.heads * self.head_dim])
 
   # One block on h [B, T, d]. With at >= 0 the fresh keys/values are written into kl, vl
-  # [B, Hkv, S, hd] at [at, at + T) and attention runs over all S of them (frozen + fresh);
-  # with at < 0 it runs over the fresh ones alone.
+  # [B, Hkv, S, hd] at [at, at + T) and attention runs over all S of them (frozen + fresh); with
+  # at < 0 it runs over the fresh ones alone.
   def layer(self: __torch__.freedave.TransformerCore, h: Tensor, i: int, weights: List[Tensor], cos: Tensor, sin: Tensor,
             kl: Tensor, vl: Tensor, at: int, mask: Optional[Tensor]) -> Tensor:
     w = 3 + 7 * i
@@ -73,6 +70,13 @@ class TransformerCore(Module):
     gu = torch.linear(x, weights[w + 5])
     f = gu.size(2) // 2
     return h + torch.linear(torch.silu(gu[:, :, :f]) * gu[:, :, f:], weights[w + 6]).to(h.dtype)
+
+  # a per-query mask [B, 1, T, S] repeated for the G query heads folded into each KV head's rows
+  def grouped(self: __torch__.freedave.TransformerCore, mask: Tensor) -> Tensor:
+    g = self.heads // self.kv_heads
+    if g > 1:
+      return mask.repeat([1, 1, g, 1])
+    return mask
 
   # token embeddings [B, T, d]; the residual stream stays in the weights' dtype unless the family
   # needs float32 (Dream's Qwen2 activations overflow float16)
@@ -133,20 +137,33 @@ class TransformerCore(Module):
     r = ids.size(0)
     t = ids.size(1)
     f = key_keep.size(1)
-    dt = weights[4].dtype
-    # frozen keys of every row, then room for the fresh ones: [R, layers, Hkv, F + T, hd]
-    kbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
-    vbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
-    for j in range(r):
-      fr = kcache[j].size(2)
-      kbuf[j, :, :, :fr] = kcache[j]
-      vbuf[j, :, :, :fr] = vcache[j]
     same = torch.eq(draft.unsqueeze(2), draft.unsqueeze(1)) & torch.ge(draft, 0).unsqueeze(1)
     fresh = same | torch.eye(t, dtype=11, device=ids.device).unsqueeze(0)
-    mask = torch.cat([torch.ne(key_keep, 0).unsqueeze(1).expand([r, t, f]), fresh], 2).unsqueeze(1)
+    mask = self.grouped(torch.cat([torch.ne(key_keep, 0).unsqueeze(1).expand([r, t, f]), fresh], 2).unsqueeze(1))
     c = self.angles(cos, pos)
     s = self.angles(sin, pos)
     h = self.embed(ids, weights)
+    # frozen keys of every row, then room for the fresh ones: [R, layers, Hkv, F + T, hd]
+    dt = weights[4].dtype
+    equal = True
+    for j in range(r):
+      if kcache[j].size(2) != f:
+        equal = False
+    if equal:
+      # rows frozen at one length (the decoders pad fills to a multiple of 128): one copy of all rows;
+      # every element is written before it is read
+      kbuf = torch.empty([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
+      vbuf = torch.empty([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
+      kbuf[:, :, :, :f] = torch.stack(kcache)
+      vbuf[:, :, :, :f] = torch.stack(vcache)
+    else:
+      # rows of several lengths: copied row by row, the gaps zero (masked, but never NaN)
+      kbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
+      vbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
+      for j in range(r):
+        fr = kcache[j].size(2)
+        kbuf[j, :, :, :fr] = kcache[j]
+        vbuf[j, :, :, :fr] = vcache[j]
     for i in range(self.layers):
       h = self.layer(h, i, weights, c, s, kbuf[:, i], vbuf[:, i], f, mask)
     return self.head(h, out_index, weights)

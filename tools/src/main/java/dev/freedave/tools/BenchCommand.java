@@ -74,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
 
   /** One decoder run's measurements. */
   record Run(String cache, int rowsInFlight, String decoder, int k, int rows, double exactMatch, long nfe,
-      long staticSteps, long tokens, long positions, long drafts, double wallS, Double accuracy) {
+      long staticSteps, long tokens, long positions, long drafts, double wallS, double forwardS, Double accuracy) {
     double tokensPerS() {
       return tokens / wallS;
     }
@@ -105,22 +105,23 @@ final class BenchCommand implements Callable<Integer> {
           draftBudget);
       List<Run> runs = new ArrayList<>();
       Map<Integer, List<DecodeResult>> cacheFreeStatic = new LinkedHashMap<>();
-      System.out.printf("%-6s %5s %-11s %3s %6s %8s %9s %9s %6s %10s %7s %8s %9s %10s %14s%n", "cache", "rows", "decoder",
-          "K", "exact", "accuracy", "mean_nfe", "nfe_ratio", "tpf", "pos/token", "drafts", "wall_s", "tokens/s",
-          "wall_ratio", "static=nocache");
+      System.out.printf("%-6s %5s %-11s %3s %6s %8s %9s %9s %6s %10s %7s %8s %9s %10s %9s %14s%n", "cache", "rows",
+          "decoder", "K", "exact", "accuracy", "mean_nfe", "nfe_ratio", "tpf", "pos/token", "drafts", "wall_s",
+          "tokens/s", "wall_ratio", "fwd_share", "static=nocache");
       for (String c : caches) {
         CacheMode cache = CacheMode.parse(c);
         for (int rows : rowsInFlight) {
           List<DecodeConfig> configs = configs(cache);
           for (DecodeConfig cfg : configs) { // warm-up: libtorch specialises on the shapes it sees first
-            decode(loaded.model(), ids.subList(0, Math.min(ids.size(), Math.max(rows, 4))), cfg, rows);
+            decode(loaded.model(), ids.subList(0, Math.min(ids.size(), Math.max(rows, 4))), cfg, rows, new long[1]);
           }
           List<DecodeResult> stat = null;
           List<DecodeResult> thr = null;
           List<Run> cell = new ArrayList<>();
           for (DecodeConfig cfg : configs) {
+            long[] forwardNanos = {0};
             long t0 = System.nanoTime();
-            List<DecodeResult> out = decode(loaded.model(), ids, cfg, rows);
+            List<DecodeResult> out = decode(loaded.model(), ids, cfg, rows, forwardNanos);
             double wall = (System.nanoTime() - t0) / 1e9;
             switch (cfg.method()) {
               case STATIC -> stat = out;
@@ -129,7 +130,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             // FreeDave must equal static, FreeDave++ threshold decoding, under the same cache
             List<DecodeResult> ref = cfg.method() == DecodeConfig.Method.FREEDAVE_PP ? thr : stat;
-            cell.add(summarise(c, rows, cfg, out, ref, answers, loaded, wall));
+            cell.add(summarise(c, rows, cfg, out, ref, answers, loaded, wall, forwardNanos[0] / 1e9));
           }
           if (cache == CacheMode.NONE) {
             cacheFreeStatic.put(rows, stat);
@@ -138,12 +139,12 @@ final class BenchCommand implements Callable<Integer> {
           Double staticMatch = free == null ? null : exact(stat, free);
           Run base = cell.get(0);
           for (Run r : cell) {
-            System.out.printf(Locale.ROOT, "%-6s %5d %-11s %3s %6.3f %8s %9.2f %9.2f %6.2f %10.1f %7.2f %8.3f %9.1f %10.2f %14s%n",
+            System.out.printf(Locale.ROOT, "%-6s %5d %-11s %3s %6.3f %8s %9.2f %9.2f %6.2f %10.1f %7.2f %8.3f %9.1f %10.2f %9.2f %14s%n",
                 r.cache(), rows, r.decoder(), r.k() == 0 ? "-" : Integer.toString(r.k()), r.exactMatch(),
                 r.accuracy() == null ? "-" : String.format(Locale.ROOT, "%.3f", r.accuracy()), (double) r.nfe() / r.rows(),
                 (double) base.nfe() / r.nfe(), (double) r.tokens() / r.nfe(), (double) r.positions() / r.tokens(),
                 r.nfe() == 0 ? 0 : (double) r.drafts() / r.nfe(), r.wallS(), r.tokensPerS(), base.wallS() / r.wallS(),
-                staticMatch == null ? "-" : String.format(Locale.ROOT, "%.3f", staticMatch));
+                r.forwardS() / r.wallS(), staticMatch == null ? "-" : String.format(Locale.ROOT, "%.3f", staticMatch));
           }
           runs.addAll(cell);
         }
@@ -173,7 +174,7 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   private Run summarise(String cache, int rows, DecodeConfig cfg, List<DecodeResult> out, List<DecodeResult> ref,
-      List<String> answers, LoadedModel loaded, double wall) {
+      List<String> answers, LoadedModel loaded, double wall, double forwardS) {
     int correct = 0;
     int judged = 0;
     long nfe = 0;
@@ -199,7 +200,8 @@ final class BenchCommand implements Callable<Integer> {
       drafts += r.stats().draftsVerified();
     }
     return new Run(cache, rows, cfg.method().label, cfg.method().drafts() ? cfg.draftSteps() : 0, out.size(),
-        exact(out, ref), nfe, steps, tokens, positions, drafts, wall, judged == 0 ? null : (double) correct / judged);
+        exact(out, ref), nfe, steps, tokens, positions, drafts, wall, forwardS,
+        judged == 0 ? null : (double) correct / judged);
   }
 
   private static double exact(List<DecodeResult> got, List<DecodeResult> ref) {
@@ -210,12 +212,15 @@ final class BenchCommand implements Callable<Integer> {
     return (double) same / got.size();
   }
 
-  private List<DecodeResult> decode(DiffusionLM lm, List<int[]> ids, DecodeConfig cfg, int rowsInFlight) {
+  /** Decodes every prompt; adds the time spent in forwards (and their predictions) to {@code forwardNanos[0]}. */
+  private List<DecodeResult> decode(DiffusionLM lm, List<int[]> ids, DecodeConfig cfg, int rowsInFlight,
+      long[] forwardNanos) {
     List<DecodeRequest> reqs = new ArrayList<>();
     for (int i = 0; i < ids.size(); i++) {
       reqs.add(new DecodeRequest("row-" + i, ids.get(i), cfg, i));
     }
-    return new DecodeScheduler(lm, rowsInFlight, maxSeqs, draftBudget).decodeAll(reqs);
+    return new DecodeScheduler(lm, rowsInFlight, maxSeqs, draftBudget).onForward(e -> forwardNanos[0] += e.nanos())
+        .decodeAll(reqs);
   }
 
   /** Per cell: static against FreeDave at --k-report, and every run. */

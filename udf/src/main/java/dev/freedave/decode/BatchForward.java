@@ -67,6 +67,12 @@ final class BatchForward {
       len = Math.max(len, s.tokens().length);
       w = Math.max(w, s.windowLength());
     }
+    // Lengths are padded to a multiple of 16 (128 for fills): libtorch specialises its kernels on the
+    // shapes it sees, and fewer distinct shapes mean fewer specialisations. Rows frozen in different
+    // fills then also share one frozen length, and a cached forward stacks their caches in one copy.
+    int multiple = mode == CacheMode.NONE ? 16 : 128;
+    ragged |= len % multiple != 0;
+    len = (len + multiple - 1) / multiple * multiple;
     int offset = model.spec().predictionOffset();
     long[] ids = new long[n * len];
     long[] keep = ragged ? new long[n * len] : null;

@@ -93,7 +93,7 @@ public final class DecodeScheduler {
     private final Iterator<DecodeRequest> input;
     private final List<RowDecoder> active = new ArrayList<>();
     private final Deque<Keyed> ready = new ArrayDeque<>();
-    private final DraftBudget budget = new DraftBudget(draftBudget);
+    private final DraftBudget budget = new DraftBudget(draftBudget, DraftBudget.costsOf(model));
     private int rotation;
 
     Run(Iterator<DecodeRequest> input) {
@@ -193,24 +193,25 @@ public final class DecodeScheduler {
       retire(rows);
     }
 
-    /** The draft count the rows of this forward build their next round with. */
+    /** The draft count the rows of this forward build their next round with, from every row in flight. */
     private void limitDrafts(List<RowDecoder> rows) {
       int draftRows = 0;
       int maxDrafts = 1;
-      long perDraft = 0;
+      long draftPositions = 0;
       long fixed = 0;
       int fixedSteps = 0;
-      for (RowDecoder d : rows) {
+      for (RowDecoder d : active) {
         if (d instanceof DraftDecoder dd) {
           draftRows++;
           maxDrafts = Math.max(maxDrafts, dd.maxDrafts());
-          perDraft += d.positionsPerSequence();
+          draftPositions += d.positionsPerSequence();
         } else {
           fixed += d.positionsPerSequence();
           fixedSteps++;
         }
       }
-      int k = budget.drafts(maxDrafts, draftRows, perDraft, fixed, fixedSteps);
+      long perDraft = draftRows == 0 ? 0 : Math.max(1, draftPositions / draftRows);
+      int k = budget.drafts(maxDrafts, draftRows, perDraft, fixed, fixedSteps, maxSequencesPerForward);
       for (RowDecoder d : rows) {
         if (d instanceof DraftDecoder dd) {
           dd.limitDrafts(k);

@@ -1,19 +1,22 @@
 package dev.freedave.decode;
 
+import dev.freedave.model.DiffusionLM;
+import java.util.Collections;
 import java.util.Locale;
+import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * How many drafts the FreeDave rows of the next forward send. A forward's cost grows with the query
  * positions it computes once it is past the device's ridge (on a GPU, a few hundred positions of an
  * 8B model; far more for a small one), while its gain is the static steps the accepted chains
  * advance. {@link Policy#AUTO} picks the count k (1 .. each row's K) that maximises the expected
- * steps advanced per unit of forward time, from two things measured in the run itself: the forward
- * time at each size (per power of two of positions; an unseen larger size is assumed to cost what
- * the largest seen one does, so it gets tried once) and how often a draft at each depth is accepted
- * given the one before it was. k = 1 costs what a static step does and advances one step, so the
- * choice never expects less than static decoding; as rows finish (the tail of a partition) forwards
- * get cheaper and k grows back. The tokens are the same for every k: FreeDave verifies whatever it
- * sends. {@link Policy#OFF} always sends K.
+ * steps advanced per unit of forward time, from two things measured while decoding: the forward time
+ * at each size ({@link Costs}, shared by every scheduler on the model in this JVM) and how often a
+ * draft at each depth is accepted given the one before it was (per scheduler run). k = 1 costs what
+ * a static step does and advances one step, so the choice never expects less than static decoding;
+ * as rows finish (the tail of a partition) forwards get cheaper and k grows back. The tokens are the
+ * same for every k: FreeDave verifies whatever it sends. {@link Policy#OFF} always sends K.
  */
 final class DraftBudget {
   /** Whether the draft count adapts. */
@@ -31,18 +34,22 @@ final class DraftBudget {
   }
 
   private static final int DEPTHS = 64;
-  private static final int BUCKETS = 40;
+  private static final Map<DiffusionLM, Costs> COSTS = Collections.synchronizedMap(new WeakHashMap<>());
 
   private final Policy policy;
+  private final Costs costs;
   // acceptance: among rounds that sent a draft at depth j and accepted depth j - 1, how many accepted j
   private final long[] offered = new long[DEPTHS];
   private final long[] accepted = new long[DEPTHS];
-  // cost: per power of two of positions, the fastest forward seen there (its positions and nanoseconds)
-  private final long[] seenAt = new long[BUCKETS];
-  private final double[] fastest = new double[BUCKETS];
 
-  DraftBudget(Policy policy) {
+  DraftBudget(Policy policy, Costs costs) {
     this.policy = policy;
+    this.costs = costs;
+  }
+
+  /** The cost table of {@code model}, made on first use. */
+  static Costs costsOf(DiffusionLM model) {
+    return COSTS.computeIfAbsent(model, m -> new Costs());
   }
 
   /** A verification round's outcome: {@code sent} drafts verified, the chain reached draft index {@code reached}. */
@@ -57,23 +64,21 @@ final class DraftBudget {
 
   /** A step's forwards computed {@code positions} query positions in {@code nanos}. */
   void forward(long positions, long nanos) {
-    int b = bucket(positions);
-    if (fastest[b] == 0 || nanos < fastest[b]) {
-      fastest[b] = nanos;
-      seenAt[b] = positions;
-    }
+    costs.observe(positions, nanos);
   }
 
   /**
-   * The draft count for the next forward.
+   * The draft count for the next forwards: with k drafts a forward holds only as many drafting rows
+   * as fit in {@code maxSequences} with the others, the rest wait for the next one.
    *
    * @param maxDrafts the most any drafting row may send (its K)
-   * @param draftRows rows that will send drafts
-   * @param perDraft query positions one draft of such a row computes (summed over those rows)
-   * @param fixedPositions positions of the forward's other sequences, whatever k is
-   * @param fixedSteps static steps those other sequences advance
+   * @param draftRows rows in flight that send drafts
+   * @param perDraft query positions one draft of such a row computes
+   * @param fixedPositions positions of the other rows in flight, one sequence each
+   * @param fixedSteps those other rows: each advances one static step per forward
+   * @param maxSequences the most sequences a forward carries
    */
-  int drafts(int maxDrafts, int draftRows, long perDraft, long fixedPositions, int fixedSteps) {
+  int drafts(int maxDrafts, int draftRows, long perDraft, long fixedPositions, int fixedSteps, int maxSequences) {
     if (policy == Policy.OFF || draftRows == 0 || maxDrafts <= 1) {
       return maxDrafts;
     }
@@ -87,7 +92,8 @@ final class DraftBudget {
         reach *= (accepted[j] + 1.0) / (offered[j] + 1.0); // one optimistic pseudo-observation per depth
       }
       advance += reach;
-      double rate = (draftRows * advance + fixedSteps) / cost(fixedPositions + k * perDraft);
+      int fit = Math.max(1, Math.min(draftRows, (maxSequences - fixedSteps) / k));
+      double rate = (fit * advance + fixedSteps) / costs.cost(fixedPositions + (long) fit * k * perDraft);
       if (rate > bestRate * (1 + 1e-9)) { // ties go to fewer drafts
         bestRate = rate;
         best = k;
@@ -97,30 +103,57 @@ final class DraftBudget {
   }
 
   /**
-   * Forward time at {@code positions}: linear between the measured sizes around it, flat before the
-   * first and past the last (so a larger size looks free until it has been tried once).
+   * Forward time by size, per power of two of positions: the fastest time seen there (libtorch
+   * compiling for a new size only ever makes a call slower). A size not seen in the last
+   * {@value #STALE} forwards counts as unknown and starts afresh when seen again; an unknown size
+   * costs what its known neighbours do, and past the largest known one what that one does, so it
+   * gets tried and measured.
    */
-  private double cost(long positions) {
-    long lowP = -1;
-    double low = 0;
-    for (int b = 0; b < BUCKETS; b++) {
-      if (fastest[b] == 0) {
-        continue;
-      }
-      if (seenAt[b] >= positions) {
-        if (lowP < 0) {
-          return fastest[b];
-        }
-        double f = (double) (positions - lowP) / (seenAt[b] - lowP);
-        return low + f * (fastest[b] - low);
-      }
-      lowP = seenAt[b];
-      low = fastest[b];
-    }
-    return lowP < 0 ? 1 : low; // nothing measured yet: every size costs the same
-  }
+  static final class Costs {
+    private static final int BUCKETS = 40;
+    private static final long STALE = 256;
+    private final long[] seenAt = new long[BUCKETS];
+    private final long[] lastTick = new long[BUCKETS];
+    private final double[] nanos = new double[BUCKETS];
+    private long tick;
 
-  private static int bucket(long positions) {
-    return Math.min(BUCKETS - 1, 63 - Long.numberOfLeadingZeros(Math.max(1, positions)));
+    synchronized void observe(long positions, long t) {
+      int b = bucket(positions);
+      tick++;
+      if (!known(b) || t < nanos[b]) {
+        nanos[b] = t;
+        seenAt[b] = positions;
+      }
+      lastTick[b] = tick;
+    }
+
+    private boolean known(int b) {
+      return lastTick[b] > 0 && tick - lastTick[b] < STALE;
+    }
+
+    /** Linear between the known sizes around {@code positions}, flat before the first and past the last. */
+    synchronized double cost(long positions) {
+      long lowP = -1;
+      double low = 0;
+      for (int b = 0; b < BUCKETS; b++) {
+        if (!known(b)) {
+          continue;
+        }
+        if (seenAt[b] >= positions) {
+          if (lowP < 0) {
+            return nanos[b];
+          }
+          double f = (double) (positions - lowP) / (seenAt[b] - lowP);
+          return low + f * (nanos[b] - low);
+        }
+        lowP = seenAt[b];
+        low = nanos[b];
+      }
+      return lowP < 0 ? 1 : low; // nothing known: every size costs the same
+    }
+
+    private static int bucket(long positions) {
+      return Math.min(BUCKETS - 1, 63 - Long.numberOfLeadingZeros(Math.max(1, positions)));
+    }
   }
 }

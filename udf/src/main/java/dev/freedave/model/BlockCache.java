@@ -5,15 +5,16 @@ import ai.djl.ndarray.NDManager;
 
 /**
  * One row's frozen keys and values for the block being decoded, [layers, Hkv, F, hd] each: the
- * rotated K/V of the fill forward at positions [0, F). Positions in [hiddenStart, hiddenEnd) are
- * held but never attended to (the dual cache keeps the whole row and hides the query window, whose
- * keys every cached forward computes afresh). Every draft of the row attends to this one copy.
+ * rotated K/V of the fill forward at positions [0, F), F the fill's padded length. A cached query
+ * attends to the positions below {@code visibleEnd} outside [hiddenStart, hiddenEnd): the prefix
+ * cache sees the prefix, the dual cache the whole row but the query window, whose keys every cached
+ * forward computes afresh. Every draft of the row attends to this one copy.
  *
  * @param queryStart first absolute position a cached forward recomputes
  * @param queryEnd end (exclusive) of the recomputed positions
  */
-public record BlockCache(NDManager manager, NDArray keys, NDArray values, int frozenLength, int hiddenStart,
-    int hiddenEnd, int queryStart, int queryEnd) implements AutoCloseable {
+public record BlockCache(NDManager manager, NDArray keys, NDArray values, int frozenLength, int visibleEnd,
+    int hiddenStart, int hiddenEnd, int queryStart, int queryEnd) implements AutoCloseable {
 
   public int queryLength() {
     return queryEnd - queryStart;
@@ -21,7 +22,7 @@ public record BlockCache(NDManager manager, NDArray keys, NDArray values, int fr
 
   /** Whether a cached query attends to frozen position {@code p}. */
   public boolean visible(int p) {
-    return p < frozenLength && (p < hiddenStart || p >= hiddenEnd);
+    return p < Math.min(visibleEnd, frozenLength) && (p < hiddenStart || p >= hiddenEnd);
   }
 
   @Override

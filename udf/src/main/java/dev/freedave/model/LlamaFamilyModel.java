@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -148,16 +147,16 @@ public final class LlamaFamilyModel implements DiffusionLM {
       NDArray keys = result.get(1); // [B, layers, Hkv, L, hd]
       NDArray values = result.get(2);
       for (int i = 0; i < b; i++) {
-        // prefix: the positions before the query window; dual: the whole row, the window hidden
-        int frozen = mode == CacheMode.PREFIX ? queryStart[i] : lengths[i];
-        int hideEnd = mode == CacheMode.DUAL ? Math.min(queryEnd[i], lengths[i]) : queryStart[i];
+        // every row keeps the fill's whole (padded) length, so rows of one length stack in one copy;
+        // prefix: the positions before the query window are visible; dual: the row but the window
+        int visibleEnd = mode == CacheMode.PREFIX ? queryStart[i] : lengths[i];
         NDManager own = manager.newSubManager();
-        NDIndex rows = new NDIndex("{}, :, :, :{}", i, frozen);
-        NDArray k = keys.get(rows);
-        NDArray v = values.get(rows);
+        NDArray k = keys.get(i);
+        NDArray v = values.get(i);
         k.attach(own);
         v.attach(own);
-        caches.add(new BlockCache(own, k, v, frozen, queryStart[i], hideEnd, queryStart[i], queryEnd[i]));
+        caches.add(new BlockCache(own, k, v, len, visibleEnd, queryStart[i], queryEnd[i], queryStart[i],
+            queryEnd[i]));
       }
       NDArray logits = result.get(0);
       logits.attach(m);
@@ -179,7 +178,6 @@ public final class LlamaFamilyModel implements DiffusionLM {
       frozen = Math.max(frozen, c.frozenLength());
       maxPos = Math.max(maxPos, c.queryEnd());
     }
-    frozen = (frozen + 7) / 8 * 8; // the attention mask's rows stay 16-byte aligned
     boolean[] keep = new boolean[r * frozen];
     for (int i = 0; i < r; i++) {
       for (int p = 0; p < frozen; p++) {

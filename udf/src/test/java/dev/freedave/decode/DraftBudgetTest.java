@@ -22,50 +22,80 @@ class DraftBudgetTest {
 
   @Test
   void offAlwaysSendsK() {
-    DraftBudget b = new DraftBudget(DraftBudget.Policy.OFF);
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.OFF, new DraftBudget.Costs());
     measure(b, p -> p * 1000);
     rounds(b, 100, 8, 0);
-    assertThat(b.drafts(8, 64, 64 * 32, 0, 0)).isEqualTo(8);
+    assertThat(b.drafts(8, 64, 32, 0, 0, 1 << 20)).isEqualTo(8);
   }
 
   @Test
   void beforeAnythingIsMeasuredEveryDraftIsTried() {
-    assertThat(new DraftBudget(DraftBudget.Policy.AUTO).drafts(8, 4, 128, 0, 0)).isEqualTo(8);
+    assertThat(new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs()).drafts(8, 4, 32, 0, 0, 1 << 20)).isEqualTo(8);
   }
 
   @Test
   void whenForwardsCostTheSameAtAnySizeAllDraftsGo() {
-    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO);
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
     measure(b, p -> 10_000_000);
     rounds(b, 50, 8, 2); // drafts beyond the third are never accepted: still free, so still sent
-    assertThat(b.drafts(8, 8, 8 * 32, 0, 0)).isEqualTo(8);
+    assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(8);
   }
 
   @Test
   void whenCostIsProportionalToPositionsPoorDraftsAreCut() {
-    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO);
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
     measure(b, p -> 1000 * p);
     rounds(b, 200, 8, 0); // nothing past the first draft is ever accepted
-    assertThat(b.drafts(8, 8, 8 * 32, 0, 0)).isEqualTo(1);
+    assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(1);
   }
 
   @Test
   void theCountFollowsTheRidgeAndGrowsBackAsRowsFinish() {
-    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO);
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
     measure(b, p -> 1_000_000 * Math.max(256, p)); // flat up to 256 positions, then linear
     rounds(b, 200, 8, 7); // every draft accepted
-    int many = b.drafts(8, 32, 32 * 32, 0, 0); // 32 rows: past the ridge at k = 1 already
-    int few = b.drafts(8, 1, 32, 0, 0); // one row left: 8 drafts are 256 positions, still flat
+    int many = b.drafts(8, 32, 32, 0, 0, 1 << 20); // 32 rows: past the ridge at k = 1 already
+    int few = b.drafts(8, 1, 32, 0, 0, 1 << 20); // one row left: 8 drafts are 256 positions, still flat
     assertThat(many).isEqualTo(1).isLessThan(few);
     assertThat(few).isEqualTo(8);
   }
 
   @Test
+  void theFastestTimeAtASizeCountsAndAStaleSizeIsTriedAgain() {
+    DraftBudget.Costs c = new DraftBudget.Costs();
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, c);
+    rounds(b, 100, 8, 7);
+    b.forward(32, 1_000_000);
+    b.forward(256, 900_000_000); // compiling for the new size
+    assertThat(b.drafts(8, 1, 32, 0, 0, 1 << 20)).as("256 positions look slow").isLessThan(8);
+    b.forward(256, 1_000_000); // compiled: as fast as 32
+    assertThat(b.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(8);
+    b.forward(256, 900_000_000);
+    for (int i = 0; i < 300; i++) { // only small forwards for a while: the large size goes stale
+      b.forward(32, 1_000_000);
+    }
+    assertThat(c.cost(256)).isEqualTo(c.cost(32));
+    b.forward(256, 5_000_000); // seen again: the new time, not the old minimum
+    assertThat(c.cost(256)).isEqualTo(5_000_000);
+  }
+
+  @Test
+  void draftsThatCrowdRowsOutOfAForwardAreCut() {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    measure(b, p -> 5_000_000); // every size costs the same
+    rounds(b, 200, 8, 7); // every draft accepted
+    // 64 rows in flight, 64 sequences a forward: 8 drafts each would serve 8 rows a forward (8 x 8 steps),
+    // one each serves all 64 (64 steps)
+    assertThat(b.drafts(8, 64, 100, 0, 0, 64)).isEqualTo(1);
+    assertThat(b.drafts(8, 8, 100, 0, 0, 64)).isEqualTo(8);
+  }
+
+  @Test
   void acceptanceIsCountedPerDepth() {
-    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO);
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
     measure(b, p -> 1000 * (500 + p)); // a fixed part, then linear
     rounds(b, 100, 4, 1); // depth 1 always accepted, depth 2 never
     // depth 1 is worth its cost, depth 2 and beyond are not
-    assertThat(b.drafts(4, 4, 4 * 32, 0, 0)).isEqualTo(2);
+    assertThat(b.drafts(4, 4, 32, 0, 0, 1 << 20)).isEqualTo(2);
   }
 }

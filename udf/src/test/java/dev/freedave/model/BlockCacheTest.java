@@ -145,11 +145,15 @@ class BlockCacheTest {
       int[] qs = new int[n];
       int[] qe = new int[n];
       for (int i = 0; i < n; i++) {
-        rows[i] = tokens(r, 9 + r.nextInt(12));
+        rows[i] = tokens(r, i == 0 ? 25 : 9 + r.nextInt(12)); // row 0 longer than all: the two fills differ
         qs[i] = 1 + r.nextInt(rows[i].length - 4);
         qe[i] = qs[i] + 2 + r.nextInt(Math.min(6, rows[i].length - qs[i] - 1));
       }
-      List<BlockCache> caches = fill(model, m, rows, qs, qe, mode);
+      // two fills: within one, rows share a frozen length (one stack); across them they do not (row copies)
+      List<BlockCache> caches = new ArrayList<>(fill(model, m, Arrays.copyOfRange(rows, 0, 2),
+          Arrays.copyOfRange(qs, 0, 2), Arrays.copyOfRange(qe, 0, 2), mode));
+      caches.addAll(fill(model, m, Arrays.copyOfRange(rows, 2, n), Arrays.copyOfRange(qs, 2, n),
+          Arrays.copyOfRange(qe, 2, n), mode));
       long[][][] drafts = new long[n][][];
       for (int i = 0; i < n; i++) {
         drafts[i] = new long[1 + r.nextInt(4)][];
@@ -158,10 +162,14 @@ class BlockCacheTest {
         }
       }
       float[][][] batched = cached(model, m, caches, drafts);
+      float[][][] oneFill = cached(model, m, caches.subList(2, n), Arrays.copyOfRange(drafts, 2, n));
       for (int i = 0; i < n; i++) {
         float[][] alone = cached(model, m, List.of(caches.get(i)), new long[][][] {drafts[i]})[0];
         for (int d = 0; d < drafts[i].length; d++) {
           assertThat(Fixtures.maxAbsDiff(batched[i][d], alone[d])).as("row %d draft %d", i, d).isLessThan(1e-5f);
+          if (i >= 2) {
+            assertThat(Fixtures.maxAbsDiff(oneFill[i - 2][d], alone[d])).as("row %d draft %d", i, d).isLessThan(1e-5f);
+          }
         }
         // each draft attends to its own window: a lone draft gives what it gives among its siblings
         float[] single = cached(model, m, List.of(caches.get(i)), new long[][][] {{drafts[i][0]}})[0][0];
