@@ -5,7 +5,7 @@ from notebooks/; both put this folder on sys.path).
 """
 import torch
 
-# transformers' Llama module names -> LLaDA's (models.md §1.2); the LM head and the two norms are top-level
+# transformers' Llama module names -> LLaDA's (docs/checkpoints.md); the LM head and the two norms are top-level
 LLAMA_TO_LLADA = {"self_attn.q_proj": "q_proj", "self_attn.k_proj": "k_proj", "self_attn.v_proj": "v_proj",
                   "self_attn.o_proj": "attn_out", "input_layernorm": "attn_norm",
                   "post_attention_layernorm": "ff_norm", "mlp.gate_proj": "ff_proj", "mlp.up_proj": "up_proj",

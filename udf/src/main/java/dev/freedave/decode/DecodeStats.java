@@ -3,7 +3,7 @@ package dev.freedave.decode;
 import java.util.Arrays;
 
 /**
- * Per-row forward-call statistics (freedave.md, "Statistics per row").
+ * Per-row forward-call statistics (docs/freedave.md, "Statistics per row").
  *
  * @param nfe forward calls this row took part in (one batched call counts 1)
  * @param staticSteps forward calls static decoding needs for the same output

@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * FreeDave and FreeDave++ (freedave.md). A round holds an exact state {@code s} and
+ * FreeDave and FreeDave++ (docs/freedave.md). A round holds an exact state {@code s} and
  * {@code P = predict(f(s))}; drafts {@code d[0..K-1]} are built from {@code P}, verified in one
  * forward, and the longest certified chain is kept together with the prediction computed on its
  * last state, so the next round needs no extra forward.

@@ -20,7 +20,7 @@ import java.util.Map;
 /**
  * The fast-tokenizer {@code tokenizer.json} of a Qwen2-style byte-level BPE, built from the files a
  * slow tokenizer ships ({@code vocab.json}, {@code merges.txt}, added tokens in
- * {@code tokenizer_config.json} / {@code added_tokens.json}). Dream-v0 ships only those (models.md §5),
+ * {@code tokenizer_config.json} / {@code added_tokens.json}). Dream-v0 ships only those (docs/checkpoints.md),
  * and DJL's (vocab, merges) constructor makes a bare BPE without the byte-level pre-tokenizer,
  * normaliser, decoder or added tokens, so the JSON is assembled here: NFC, the Qwen2 pre-split regex
  * (isolated), byte-level mapping without its own regex, byte-level decoder, BPE with merge ranks.

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Prompt wrapping for instruction-tuned checkpoints (models.md §5). {@code none} passes the text
+ * Prompt wrapping for instruction-tuned checkpoints (docs/checkpoints.md). {@code none} passes the text
  * through, which is what the embedded demo model and base models expect.
  */
 public enum ChatTemplate {

@@ -1,0 +1,2 @@
+/** Tokenizers from a model folder's own files, tokenizer.json writers and the chat templates. */
+package dev.freedave.text;
