@@ -104,12 +104,6 @@ public final class Npy {
     write(file, "|u1", shape, data);
   }
 
-  public static void writeLongs(Path file, long[] shape, long[] data) throws IOException {
-    ByteBuffer body = ByteBuffer.allocate(data.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-    body.asLongBuffer().put(data);
-    write(file, "<i8", shape, body.array());
-  }
-
   private static void write(Path file, String descr, long[] shape, byte[] body) throws IOException {
     StringBuilder sh = new StringBuilder();
     for (long x : shape) {

@@ -82,10 +82,6 @@ public record DecodeConfig(Method method, int genLength, int blockLength, int st
     return new DecodeConfig(m, genLength, blockLength, steps, draftSteps, threshold, temperature, eosEarlyExit, cache);
   }
 
-  public DecodeConfig withDraftSteps(int k) {
-    return new DecodeConfig(method, genLength, blockLength, steps, k, threshold, temperature, eosEarlyExit, cache);
-  }
-
   public DecodeConfig withCache(CacheMode c) {
     return new DecodeConfig(method, genLength, blockLength, steps, draftSteps, threshold, temperature, eosEarlyExit, c);
   }

@@ -71,22 +71,6 @@ public final class DecodeScheduler {
     return List.of(out);
   }
 
-  /** Lazily decodes a stream of requests (pulling new rows only as slots free up). */
-  public Iterator<DecodeResult> decode(Iterator<DecodeRequest> requests) {
-    Run run = new Run(requests);
-    return new Iterator<>() {
-      @Override
-      public boolean hasNext() {
-        return run.hasNext();
-      }
-
-      @Override
-      public DecodeResult next() {
-        return run.nextKeyed().result();
-      }
-    };
-  }
-
   private final class Run {
     record Keyed(DecodeRequest request, DecodeResult result) {}
 

@@ -13,8 +13,4 @@ import dev.freedave.model.CacheMode;
  */
 record Sequence(int[] tokens, int promptLength, int windowStart, int windowLength, long seed, int decodedCount,
     double temperature, BlockCache cache, CacheMode mode) {
-
-  boolean fills() {
-    return cache == null && mode != CacheMode.NONE;
-  }
 }

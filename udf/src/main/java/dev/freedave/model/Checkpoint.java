@@ -114,14 +114,6 @@ public final class Checkpoint implements Closeable {
     }
   }
 
-  public Path dir() {
-    return dir;
-  }
-
-  public Map<String, SafetensorsReader.TensorInfo> tensors() {
-    return tensors;
-  }
-
   /**
    * Checks that every expected tensor exists with its expected shape, reporting all problems in
    * one message, so a broken folder fails before anything is loaded.

@@ -72,10 +72,6 @@ public final class LlamaFamilyModel implements DiffusionLM {
     }
   }
 
-  public ModelConfig config() {
-    return config;
-  }
-
   /**
    * The trainable tensors, as held in memory (q/k/v and gate/up fused): a trainer marks them for
    * gradients and updates them in place.

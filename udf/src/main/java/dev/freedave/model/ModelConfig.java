@@ -41,10 +41,6 @@ public record ModelConfig(
     require(headDim % 2 == 0, "head_dim %d must be even for rotary embeddings", headDim);
   }
 
-  public int kvGroups() {
-    return numHeads / numKvHeads;
-  }
-
   public int predictionOffset() {
     return family.predictionOffset;
   }

@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * A model folder read once: its config (a Hugging Face {@code config.json}, or the
@@ -59,15 +58,6 @@ public final class ModelFolder {
     } catch (RuntimeException e) {
       throw new ModelLoadException(file + " is not a JSON object: " + e.getMessage(), e);
     }
-  }
-
-  public Path dir() {
-    return dir;
-  }
-
-  /** The checkpoint's config; empty for a TorchScript export. */
-  public Optional<ModelConfig> config() {
-    return Optional.ofNullable(config);
   }
 
   public boolean isTorchScript() {

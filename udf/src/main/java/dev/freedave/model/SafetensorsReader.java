@@ -131,10 +131,6 @@ public final class SafetensorsReader implements Closeable {
     return Collections.unmodifiableMap(out);
   }
 
-  public Path path() {
-    return path;
-  }
-
   public Map<String, TensorInfo> tensors() {
     return tensors;
   }
