@@ -95,18 +95,23 @@ class TransformerCore(Module):
   def angles(self: __torch__.freedave.TransformerCore, table: Tensor, pos: Tensor) -> Tensor:
     return table[pos].unsqueeze(2)
 
+  # the hidden states [B, T, d] of whole rows after every layer (h stands in for the unused caches)
+  def stack(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, mask: Optional[Tensor], cos: Tensor,
+            sin: Tensor, weights: List[Tensor]) -> Tensor:
+    c = self.angles(cos, pos)
+    s = self.angles(sin, pos)
+    h = self.embed(ids, weights)
+    for i in range(self.layers):
+      h = self.layer(h, i, weights, c, s, h, h, -1, mask)
+    return h
+
   # bidirectional forward over whole rows; keep [B, T] masks padding keys when masked is true
   def full(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
            out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tensor:
     mask : Optional[Tensor] = None
     if masked:
       mask = torch.ne(keep, 0).view([ids.size(0), 1, 1, ids.size(1)])
-    c = self.angles(cos, pos)
-    s = self.angles(sin, pos)
-    h = self.embed(ids, weights)
-    for i in range(self.layers):
-      h = self.layer(h, i, weights, c, s, h, h, -1, mask)
-    return self.head(h, out_index, weights)
+    return self.head(self.stack(ids, pos, mask, cos, sin, weights), out_index, weights)
 
   # full() that also returns every layer's rotated keys and values, [B, layers, Hkv, T, hd] each,
   # from which the caller freezes each row's block cache
@@ -172,10 +177,5 @@ class TransformerCore(Module):
   def train_logits(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, cos: Tensor,
                    sin: Tensor, weights: List[Tensor]) -> Tensor:
     mask = torch.ne(keep, 0).view([ids.size(0), 1, 1, ids.size(1)])
-    c = self.angles(cos, pos)
-    s = self.angles(sin, pos)
-    h = self.embed(ids, weights)
-    for i in range(self.layers):
-      h = self.layer(h, i, weights, c, s, h, h, -1, mask)
-    hf = self.norm(h, weights[1]).to(weights[2].dtype)
-    return torch.linear(hf, weights[2]).float()
+    h = self.stack(ids, pos, mask, cos, sin, weights)
+    return torch.linear(self.norm(h, weights[1]).to(weights[2].dtype), weights[2]).float()
