@@ -15,9 +15,18 @@ if [[ -z "$FREEDAVE_JAR" ]]; then
   echo "no application jar: run 'mvn -B -DskipTests package' first or set FREEDAVE_JAR" >&2
   exit 1
 fi
+# DJL_OFFLINE: natives from the jar or LIBTORCH_DIR, never a download; OPT_OUT_TRACKING: no telemetry
+# (DJL's call home first asks the EC2 metadata service). The job sets both itself too (DjlOffline);
+# these cover the JVMs before our code runs, the driver (client mode: this shell) and cluster-mode drivers.
+export DJL_OFFLINE=true OPT_OUT_TRACKING=true
 DJL_CONF=(
   --conf "spark.executorEnv.DJL_CACHE_DIR=$DJL_CACHE_DIR"
   --conf "spark.executorEnv.DJL_OFFLINE=true"
+  --conf "spark.executorEnv.OPT_OUT_TRACKING=true"
+  --conf "spark.yarn.appMasterEnv.DJL_OFFLINE=true"
+  --conf "spark.yarn.appMasterEnv.OPT_OUT_TRACKING=true"
+  --conf "spark.kubernetes.driverEnv.DJL_OFFLINE=true"
+  --conf "spark.kubernetes.driverEnv.OPT_OUT_TRACKING=true"
   --conf "spark.executor.extraJavaOptions=-Dai.djl.pytorch.num_threads=$TASK_THREADS -Dai.djl.pytorch.num_interop_threads=1"
 )
 if [[ -n "${LIBTORCH_DIR:-}" ]]; then

@@ -1,5 +1,6 @@
 package dev.freedave.job;
 
+import dev.freedave.model.DjlOffline;
 import picocli.CommandLine;
 
 /** The spark-submit entry point: {@code spark-submit --class dev.freedave.job.Main JAR --config ... --output ...}. */
@@ -7,6 +8,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    DjlOffline.apply(); // before anything touches DJL
     System.exit(new CommandLine(new GenerateCommand()).execute(args));
   }
 }

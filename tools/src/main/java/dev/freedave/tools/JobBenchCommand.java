@@ -59,12 +59,12 @@ final class JobBenchCommand implements Callable<Integer> {
     Gson gson = new Gson();
     for (int i = 0; i < rows; i++) {
       PromptFile.Prompt p = samples.get(i % samples.size());
-      input.add(new InputRow("r" + i, p.text(), p.answer(), null));
+      input.add(new InputRow("r" + i, p.text(), p.answer(), null, null));
       lines.add(gson.toJson(Map.of("id", "r" + i, "prompt", p.text(), "answer", p.answer())));
     }
     DecodeConfig cfg = DecodeConfig.of(DecodeConfig.Method.parse(decoder), gen, block, k, 0.9);
-    GenerateSettings settings = new GenerateSettings(model, ComputeDtype.FLOAT32, "auto", "bench", ChatTemplate.NONE,
-        false, rowsInFlight, 64, "auto");
+    GenerateSettings settings = new GenerateSettings(model, ComputeDtype.FLOAT32, "auto", "bench", "",
+        ChatTemplate.NONE, false, rowsInFlight, 64, "auto");
 
     // the bare loop: one scheduler over every row, in this JVM, no Spark
     LoadedModel loaded = ModelFolder.open(DefaultModel.resolve(model)).load(ComputeDtype.FLOAT32, Device.cpu());

@@ -1,8 +1,9 @@
 package dev.freedave.tools;
 
 import dev.freedave.job.GenerateCommand;
-import picocli.CommandLine.Command;
+import dev.freedave.model.DjlOffline;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 /** The {@code freedave} command line that {@code submit-scripts/freedave} runs: the job and every tool. */
 @Command(
@@ -17,6 +18,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    DjlOffline.apply(); // before anything touches DJL
     System.exit(new CommandLine(new Main()).execute(args));
   }
 }

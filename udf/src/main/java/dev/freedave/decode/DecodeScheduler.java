@@ -22,6 +22,9 @@ public final class DecodeScheduler {
   private final DiffusionLM model;
   private final int maxRowsInFlight;
   private final int maxSequencesPerForward;
+  /** A broken model must not pass for a fast one: NaN logits would argmax to token 0 at every step. */
+  static final String NON_FINITE = "the model's logits are not finite (NaN or Inf): its weights hold NaN/Inf, or "
+      + "float16 activations overflowed (try model.dtype = float32)";
   private final DraftBudget.Policy draftBudget;
   private Consumer<ForwardEvent> listener = e -> {};
 
@@ -168,7 +171,12 @@ public final class DecodeScheduler {
           if (forward.filled()[at] != null) {
             d.cacheFilled(forward.filled()[at]); // a fill forward carries the row's state alone
           }
-          d.onPredictions(forward.predictions().subList(at, at + p.size()));
+          List<Prediction> predictions = forward.predictions().subList(at, at + p.size());
+          if (predictions.stream().allMatch(x -> x == null || x.finite())) {
+            d.onPredictions(predictions);
+          } else {
+            d.fail(NON_FINITE);
+          }
         } catch (RuntimeException e) {
           d.fail("decoder failed: " + e);
         }

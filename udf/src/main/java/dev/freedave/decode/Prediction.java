@@ -14,4 +14,18 @@ public record Prediction(int windowStart, int[] x0, float[] conf) {
   public float confidence(int genPos) {
     return conf[genPos - windowStart];
   }
+
+  /**
+   * Whether the logits behind this prediction were finite: a NaN or an infinity anywhere in a
+   * position's logits makes its softmax NaN, so one pass over the confidences (already on the host)
+   * sees it without another device read.
+   */
+  public boolean finite() {
+    for (float c : conf) {
+      if (Float.isNaN(c)) {
+        return false;
+      }
+    }
+    return true;
+  }
 }

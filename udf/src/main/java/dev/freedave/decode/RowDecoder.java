@@ -39,22 +39,28 @@ abstract class RowDecoder {
    *     problem, and the caller records it as the row's error and goes on
    */
   static RowDecoder create(DecodeRequest r, ModelSpec spec, int maxSequencesPerForward, DraftBudget budget) {
-    String problem = validate(r, spec);
+    String problem = validate(r, spec, maxSequencesPerForward);
     if (problem != null) {
       throw new IllegalArgumentException(problem);
     }
     DecodeConfig c = r.config();
     return switch (c.method()) {
       case STATIC, THRESHOLD -> new StepDecoder(r, spec);
-      case FREEDAVE, FREEDAVE_PP -> new DraftDecoder(r, spec, Math.min(c.draftSteps(), maxSequencesPerForward), budget);
+      case FREEDAVE, FREEDAVE_PP -> new DraftDecoder(r, spec, c.draftSteps(), budget);
     };
   }
 
-  private static String validate(DecodeRequest r, ModelSpec spec) {
+  private static String validate(DecodeRequest r, ModelSpec spec, int maxSequencesPerForward) {
     if (r.prompt() == null || r.prompt().length == 0) {
       return "empty prompt";
     }
-    int total = r.prompt().length + r.config().genLength();
+    DecodeConfig c = r.config();
+    if (c.method().drafts() && c.draftSteps() > maxSequencesPerForward) {
+      // never capped silently: the row would run another K than its draft_steps column says
+      return "draft_steps " + c.draftSteps() + " exceeds the " + maxSequencesPerForward
+          + " sequences per forward; a row's drafts are verified in one forward";
+    }
+    long total = (long) r.prompt().length + c.genLength();
     if (total > spec.maxSequenceLength()) {
       return "prompt of " + r.prompt().length + " tokens + gen_length " + r.config().genLength() + " = " + total
           + " exceeds the model's context of " + spec.maxSequenceLength();

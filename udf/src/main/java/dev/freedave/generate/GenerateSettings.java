@@ -17,13 +17,15 @@ import java.util.HexFormat;
  * @param device auto (the GPU Spark assigned to the task, else the CPU), cpu, gpu (Spark's GPU, else GPU 0:
  *     local mode on a GPU machine) or gpu:N
  * @param modelId recorded in every output row and part of the config hash
+ * @param modelFingerprint the model folder's content fingerprint ({@code ModelFolder.fingerprint}), part of
+ *     the config hash
  * @param auditStatic also decode statically and fill {@code match_static}
  * @param maxRowsInFlight rows decoded at once per task
  * @param maxSequencesPerForward sequences (rows × drafts) per forward
  * @param draftBudget auto (FreeDave sends the drafts that advance fastest on this device) or off (always K)
  */
 public record GenerateSettings(String modelDir, ComputeDtype dtype, String device, String modelId,
-    ChatTemplate template, boolean auditStatic, int maxRowsInFlight, int maxSequencesPerForward, String draftBudget)
+    String modelFingerprint, ChatTemplate template, boolean auditStatic, int maxRowsInFlight, int maxSequencesPerForward, String draftBudget)
     implements Serializable {
 
   public GenerateSettings {
@@ -39,11 +41,14 @@ public record GenerateSettings(String modelDir, ComputeDtype dtype, String devic
   }
 
   /**
-   * A stable id of everything that decides a row's output for a decoder config: resume skips
-   * (id, hash) pairs already written, so a change of model, template or decoder never counts as done.
+   * A stable id of everything besides the input row that decides a row's output for a decoder
+   * config: the model (id and content fingerprint), the compute dtype, the template, the decoder
+   * params and the audit. Resume skips (id, hash, input hash) triples already written, so a change
+   * of any of them never counts as done.
    */
   public String configHash(DecodeConfig c) {
-    String key = String.join("|", modelId, template.name(), c.method().label, Integer.toString(c.draftSteps()),
+    String key = String.join("|", modelId, modelFingerprint, dtype.label(), template.name(),
+        Boolean.toString(auditStatic), c.method().label, Integer.toString(c.draftSteps()),
         Integer.toString(c.blockLength()), Integer.toString(c.genLength()), Integer.toString(c.steps()),
         Double.toString(c.threshold()), Double.toString(c.temperature()), Boolean.toString(c.eosEarlyExit()),
         c.cache().label());

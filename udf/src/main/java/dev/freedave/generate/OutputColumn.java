@@ -30,6 +30,7 @@ public enum OutputColumn {
   GEN_TOKENS(Type.INT, false, r -> r.decoded().genTokens()),
   MATCH_STATIC(Type.BOOLEAN, true, r -> r.decoded().matchStatic()),
   CORRECT(Type.BOOLEAN, true, r -> r.decoded().correct()),
+  INPUT_HASH(Type.STRING, false, r -> r.inputHash()),
   MODEL_ID(Type.STRING, false, r -> r.run().modelId()),
   CONFIG_HASH(Type.STRING, false, r -> r.run().configHash());
 

@@ -8,10 +8,11 @@ import dev.freedave.decode.DecodeStats;
  * One (input row, decoder config) result. Its columns, their names, types and order are defined
  * once, in {@link OutputColumn}.
  *
+ * @param inputHash {@link InputRow#inputHash()} of the row decoded
  * @param run what is the same for every row of a decoder config
  * @param decoded what this row's decoding gave
  */
-public record OutputRow(String id, String prompt, Run run, Decoded decoded) {
+public record OutputRow(String id, String prompt, String inputHash, Run run, Decoded decoded) {
 
   /**
    * The decoder config's columns.

@@ -47,7 +47,9 @@ public final class PartitionGenerator {
       InputRow r = rows.get(i);
       String problem = null;
       int[] ids = null;
-      if (r.prompt() == null || r.prompt().isBlank()) {
+      if (r.problem() != null) {
+        problem = r.problem();
+      } else if (r.prompt() == null || r.prompt().isBlank()) {
         problem = "null or empty prompt";
       } else {
         try {
@@ -60,7 +62,8 @@ public final class PartitionGenerator {
         }
       }
       if (problem != null) {
-        out[i] = new OutputRow(r.id(), r.prompt(), run, OutputRow.Decoded.failed(problem, ids == null ? 0 : ids.length));
+        out[i] = new OutputRow(r.id(), r.prompt(), r.inputHash(), run,
+            OutputRow.Decoded.failed(problem, ids == null ? 0 : ids.length));
         progress.row(out[i]);
       } else {
         good.add(new Tokenized(i, ids));
@@ -96,7 +99,7 @@ public final class PartitionGenerator {
       }
       OutputRow.Decoded d = r.error() != null ? OutputRow.Decoded.failed(r.error(), t.ids().length)
           : decoded(in, t.ids().length, r, spec, codec, match);
-      out[t.index()] = new OutputRow(in.id(), in.prompt(), run, d);
+      out[t.index()] = new OutputRow(in.id(), in.prompt(), in.inputHash(), run, d);
       progress.row(out[t.index()]);
     }
     return List.of(out);

@@ -44,6 +44,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
    */
   static LlamaFamilyModel load(Path dir, ModelConfig config, ModelSpec spec, ComputeDtype dtype, Device device)
       throws IOException {
+    DjlOffline.apply();
     NDManager manager = NDManager.newBaseManager(device, "PyTorch");
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       LlamaWeights weights = LlamaWeights.load(ckpt, config, dtype.djl(), manager);
@@ -60,6 +61,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
    * {@link LlamaWeights#random}), for forward cost measurements at real sizes; its spec is the config's.
    */
   public static LlamaFamilyModel random(ModelConfig config, ComputeDtype dtype, Device device) throws IOException {
+    DjlOffline.apply();
     NDManager manager = NDManager.newBaseManager(device, "PyTorch");
     try {
       LlamaWeights weights = LlamaWeights.random(config, dtype.djl(), manager);

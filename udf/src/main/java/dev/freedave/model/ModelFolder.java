@@ -5,9 +5,18 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.freedave.text.TextCodec;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -57,6 +66,75 @@ public final class ModelFolder {
       return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
     } catch (RuntimeException e) {
       throw new ModelLoadException(file + " is not a JSON object: " + e.getMessage(), e);
+    }
+  }
+
+  /** Files up to this size are hashed whole; larger ones (weights) by {@link #sampledDigest}. */
+  private static final long WHOLE_FILE_BYTES = 8L << 20;
+  private static final int SAMPLE_BYTES = 4096;
+  private static final int SAMPLES = 256;
+
+  /**
+   * A content fingerprint of the folder, cheap enough for the driver on any model size: the name,
+   * size and bytes of every regular file (dot-files and {@code *.md} aside), where a file over 8 MiB
+   * contributes its first and last MiB and 256 evenly spaced 4 KiB blocks. Another checkpoint (other
+   * weights, config or tokenizer) under the same path changes it; an edit confined to bytes the
+   * samples miss would not, which is why {@code model_id} stays in the config hash too.
+   */
+  public String fingerprint() throws IOException {
+    MessageDigest md = sha256();
+    List<Path> files = new ArrayList<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      for (Path p : ds) {
+        String name = p.getFileName().toString();
+        if (Files.isRegularFile(p) && !name.startsWith(".") && !name.endsWith(".md")) {
+          files.add(p);
+        }
+      }
+    }
+    files.sort(null);
+    for (Path p : files) {
+      long size = Files.size(p);
+      md.update((p.getFileName() + "|" + size + "|").getBytes(StandardCharsets.UTF_8));
+      sampledDigest(p, size, md);
+    }
+    return HexFormat.of().formatHex(md.digest(), 0, 16);
+  }
+
+  private static void sampledDigest(Path file, long size, MessageDigest md) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      if (size <= WHOLE_FILE_BYTES) {
+        digestRange(ch, 0, size, md);
+        return;
+      }
+      digestRange(ch, 0, 1 << 20, md);
+      for (int i = 0; i < SAMPLES; i++) {
+        digestRange(ch, (size - SAMPLE_BYTES) / SAMPLES * i, SAMPLE_BYTES, md);
+      }
+      digestRange(ch, size - (1 << 20), 1 << 20, md);
+    }
+  }
+
+  private static void digestRange(FileChannel ch, long from, long length, MessageDigest md) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(64 << 10);
+    long pos = from;
+    long end = from + length;
+    while (pos < end) {
+      buf.clear().limit((int) Math.min(buf.capacity(), end - pos));
+      int n = ch.read(buf, pos);
+      if (n < 0) {
+        throw new IOException("file shrank while being read: " + ch);
+      }
+      pos += n;
+      md.update(buf.flip());
+    }
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 

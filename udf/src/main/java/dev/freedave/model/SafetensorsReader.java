@@ -1,5 +1,6 @@
 package dev.freedave.model;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -106,29 +107,54 @@ public final class SafetensorsReader implements Closeable {
       if (e.getKey().equals("__metadata__")) {
         continue;
       }
-      JsonObject t = e.getValue().getAsJsonObject();
+      out.put(e.getKey(), tensorInfo(e.getKey(), e.getValue(), path, dataStart, size - dataStart));
+    }
+    return Collections.unmodifiableMap(out);
+  }
+
+  /**
+   * One header entry; a field missing or mistyped, a negative dimension, or offsets that are not
+   * {@code 0 <= begin <= end <= data bytes} with {@code end - begin} the tensor's size are refused
+   * with the tensor's name (on the driver, which reads every header before any task).
+   */
+  private static TensorInfo tensorInfo(String name, JsonElement entry, Path path, long dataStart, long dataBytes) {
+    try {
+      JsonObject t = entry.getAsJsonObject();
       String dt = t.get("dtype").getAsString();
       DType dtype;
       try {
         dtype = DType.valueOf(dt);
       } catch (IllegalArgumentException ex) {
-        throw new ModelLoadException("tensor " + e.getKey() + " in " + path + " has dtype " + dt
+        throw new ModelLoadException("tensor " + name + " in " + path + " has dtype " + dt
             + "; supported: F32, F16, BF16");
       }
-      long[] shape = new long[t.getAsJsonArray("shape").size()];
+      JsonArray dims = t.getAsJsonArray("shape");
+      long[] shape = new long[dims.size()];
+      long elements = 1;
       for (int i = 0; i < shape.length; i++) {
-        shape[i] = t.getAsJsonArray("shape").get(i).getAsLong();
+        shape[i] = dims.get(i).getAsLong();
+        if (shape[i] < 0 || (shape[i] > 0 && elements > Long.MAX_VALUE / 8 / shape[i])) {
+          throw new ModelLoadException("tensor " + name + " in " + path + " has shape " + dims);
+        }
+        elements *= shape[i];
       }
-      long begin = t.getAsJsonArray("data_offsets").get(0).getAsLong();
-      long end = t.getAsJsonArray("data_offsets").get(1).getAsLong();
-      TensorInfo info = new TensorInfo(e.getKey(), dtype, shape, dataStart + begin, dataStart + end, path);
-      if (end - begin != info.elements() * dtype.bytes || dataStart + end > size) {
-        throw new ModelLoadException("tensor " + e.getKey() + " in " + path + " has inconsistent offsets ["
-            + begin + ", " + end + ") for shape " + info.shapeString() + " " + dt + " (file is " + size + " bytes)");
+      JsonArray offsets = t.getAsJsonArray("data_offsets");
+      if (offsets.size() != 2) {
+        throw new ModelLoadException("tensor " + name + " in " + path + " has data_offsets " + offsets);
       }
-      out.put(e.getKey(), info);
+      long begin = offsets.get(0).getAsLong();
+      long end = offsets.get(1).getAsLong();
+      if (begin < 0 || end < begin || end > dataBytes || end - begin != elements * dtype.bytes) {
+        throw new ModelLoadException("tensor " + name + " in " + path + " has inconsistent offsets [" + begin + ", "
+            + end + ") for shape " + Arrays.toString(shape) + " " + dt + " (data is " + dataBytes + " bytes)");
+      }
+      return new TensorInfo(name, dtype, shape, dataStart + begin, dataStart + end, path);
+    } catch (ModelLoadException e) {
+      throw e;
+    } catch (RuntimeException e) { // a missing field (null) or a value of the wrong JSON type
+      throw new ModelLoadException("tensor " + name + " in " + path + " has a malformed header entry " + entry
+          + " (want dtype, shape and data_offsets)", e);
     }
-    return Collections.unmodifiableMap(out);
   }
 
   public Map<String, TensorInfo> tensors() {
@@ -137,7 +163,8 @@ public final class SafetensorsReader implements Closeable {
 
   /**
    * Converts {@code count} elements of a tensor, starting at element {@code from}, to float32 into
-   * {@code dst} (which must be little-endian). BF16 and F16 are widened exactly.
+   * {@code dst} (which must be little-endian). BF16 and F16 are widened exactly. A NaN or an infinity
+   * is refused with the tensor's name: such weights decode to garbage that looks like output.
    */
   public void readFloats(TensorInfo t, long from, int count, ByteBuffer dst) throws IOException {
     if (from < 0 || from + count > t.elements()) {
@@ -146,22 +173,33 @@ public final class SafetensorsReader implements Closeable {
     MappedByteBuffer src = channel.map(FileChannel.MapMode.READ_ONLY, t.start() + from * t.dtype().bytes,
         (long) count * t.dtype().bytes);
     src.order(ByteOrder.LITTLE_ENDIAN);
+    int bad = -1;
     switch (t.dtype()) {
       case F32 -> {
         for (int i = 0; i < count; i++) {
-          dst.putFloat(src.getFloat());
+          int bits = src.getInt();
+          bad = bad < 0 && (bits & 0x7f80_0000) == 0x7f80_0000 ? i : bad;
+          dst.putInt(bits);
         }
       }
       case BF16 -> {
         for (int i = 0; i < count; i++) {
-          dst.putFloat(Float.intBitsToFloat((src.getShort() & 0xffff) << 16));
+          int bits = (src.getShort() & 0xffff) << 16;
+          bad = bad < 0 && (bits & 0x7f80_0000) == 0x7f80_0000 ? i : bad;
+          dst.putInt(bits);
         }
       }
       case F16 -> {
         for (int i = 0; i < count; i++) {
-          dst.putFloat(HalfFloat.toFloat(src.getShort()));
+          short h = src.getShort();
+          bad = bad < 0 && (h & 0x7c00) == 0x7c00 ? i : bad;
+          dst.putFloat(HalfFloat.toFloat(h));
         }
       }
+    }
+    if (bad >= 0) {
+      throw new ModelLoadException("tensor " + t.name() + " in " + path + " holds a non-finite value (NaN or Inf) at "
+          + "element " + (from + bad) + "; the checkpoint is broken");
     }
   }
 

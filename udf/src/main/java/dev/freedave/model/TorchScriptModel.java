@@ -76,6 +76,7 @@ public final class TorchScriptModel implements DiffusionLM {
   static TorchScriptModel load(Export export, ModelSpec spec, Device device) throws IOException {
     export.checkModuleFile();
     String name = export.module().getFileName().toString();
+    DjlOffline.apply();
     Model m = Model.newInstance("freedave-torchscript", device, "PyTorch");
     try {
       m.load(export.module().getParent(), name.substring(0, name.length() - 3));

@@ -61,6 +61,7 @@ final class TransformerCore implements AutoCloseable {
     Path file = dir.resolve("transformer_core.pt");
     try {
       Files.write(file, archive);
+      DjlOffline.apply();
       Model m = Model.newInstance("freedave-core", device, "PyTorch");
       try {
         m.load(dir, "transformer_core");

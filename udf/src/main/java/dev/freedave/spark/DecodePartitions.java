@@ -29,7 +29,7 @@ final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DecodePartitions.class);
 
   /** Where the input columns are in an input row; -1 = the row has no such column. */
-  record Columns(int id, int prompt, int answer, int seed) implements java.io.Serializable {}
+  record Columns(int id, int prompt, int answer, int seed, int problem) implements java.io.Serializable {}
 
   private final GenerateSettings settings;
   private final DecodeConfig config;
@@ -53,7 +53,8 @@ final class DecodePartitions implements MapPartitionsFunction<Row, Row> {
     List<InputRow> rows = new ArrayList<>(in.size());
     for (Row r : in) {
       rows.add(new InputRow(text(r, columns.id()), text(r, columns.prompt()), text(r, columns.answer()),
-          columns.seed() < 0 || r.isNullAt(columns.seed()) ? null : ((Number) r.get(columns.seed())).longValue()));
+          columns.seed() < 0 || r.isNullAt(columns.seed()) ? null : ((Number) r.get(columns.seed())).longValue(),
+          text(r, columns.problem())));
     }
     long t0 = System.nanoTime();
     Device device = taskDevice(settings.device());

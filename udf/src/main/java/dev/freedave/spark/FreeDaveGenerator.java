@@ -51,6 +51,7 @@ public final class FreeDaveGenerator implements java.io.Serializable {
   private String idCol = "id";
   private String answerCol = "answer";
   private String seedCol = "";
+  private String inputErrorCol = "";
   private String decoder = DecodeConfig.Method.FREEDAVE.label;
   private int draftSteps = 8;
   private int blockLength;
@@ -65,7 +66,7 @@ public final class FreeDaveGenerator implements java.io.Serializable {
   private int maxSequencesPerForward = 64;
   private String draftBudget = "auto";
   private transient DecodeCounters counters = DecodeCounters.NONE;
-  private transient String validated; // the folder + template last checked on this driver
+  private transient CheckedFolder checked; // the folder + template last checked on this driver
 
   /** Model folder on every executor; {@code default} = the packaged demo model. */
   public FreeDaveGenerator setModel(String v) {
@@ -118,6 +119,16 @@ public final class FreeDaveGenerator implements java.io.Serializable {
   /** Per-row sampling seed (integer); empty = derived from the id. */
   public FreeDaveGenerator setSeedCol(String v) {
     seedCol = v;
+    return this;
+  }
+
+  /**
+   * A string column saying why a row cannot be decoded as read (set by an upstream validation, such as
+   * the job's input reader); a row with a value there comes out as an error row with that message.
+   * Empty = no such column.
+   */
+  public FreeDaveGenerator setInputErrorCol(String v) {
+    inputErrorCol = v;
     return this;
   }
 
@@ -227,38 +238,59 @@ public final class FreeDaveGenerator implements java.io.Serializable {
       id = DefaultModel.NAME.equals(model) ? DefaultModel.NAME
           : Path.of(model).toAbsolutePath().normalize().getFileName().toString();
     }
-    return new GenerateSettings(model, ComputeDtype.parse(dtype), device, id, ChatTemplate.parse(chatTemplate),
-        auditStatic, maxRowsInFlight, maxSequencesPerForward, draftBudget);
+    ChatTemplate template = ChatTemplate.parse(chatTemplate);
+    return new GenerateSettings(model, ComputeDtype.parse(dtype), device, id,
+        checkedFolder(DefaultModel.resolve(model), template).fingerprint(), template, auditStatic, maxRowsInFlight,
+        maxSequencesPerForward, draftBudget);
   }
 
   /**
    * The driver-side check that {@link #transform} runs before any task (call it earlier to fail before
    * other Spark work): the params parse, the model folder is usable (config, every tensor's shape, the
-   * tokenizer), the template's special tokens exist, and a cache policy has a model with a cache.
+   * tokenizer), the template's special tokens exist, a cache policy has a model with a cache, a
+   * FreeDave row's drafts fit in one forward and the generation fits in the model's context.
    */
   public void validate() {
     GenerateSettings s = settings();
     DecodeConfig config = decodeConfig();
     Path dir = DefaultModel.resolve(s.modelDir());
-    String key = dir + "|" + s.template();
-    try {
-      ModelFolder folder = ModelFolder.open(dir);
-      if (!key.equals(validated)) {
+    CheckedFolder folder = checkedFolder(dir, s.template());
+    if (folder.torchScript() && config.cache() != CacheMode.NONE) {
+      throw new ModelLoadException("model folder " + dir + " is not usable: a TorchScript model has no block cache: "
+          + "decoder " + config.label() + " asks for cache = " + config.cache().label() + "; use cache = none");
+    }
+    if (config.method().drafts() && config.draftSteps() > s.maxSequencesPerForward()) {
+      throw new IllegalArgumentException("decoder " + config.label() + ": draft_steps " + config.draftSteps()
+          + " exceeds max sequences per forward " + s.maxSequencesPerForward() + " (batching.max-sequences-per-forward)"
+          + "; a row's drafts are verified in one forward, so lower draft-steps or raise that limit");
+    }
+    if (config.genLength() >= folder.context()) {
+      throw new IllegalArgumentException("decoder " + config.label() + ": gen_length " + config.genLength()
+          + " leaves no room for a prompt in the model's context of " + folder.context() + " tokens");
+    }
+  }
+
+  /** What the driver learnt of a model folder and template; checked once per folder and template. */
+  private record CheckedFolder(String key, String fingerprint, int context, boolean torchScript) {}
+
+  private CheckedFolder checkedFolder(Path dir, ChatTemplate template) {
+    String key = dir + "|" + template;
+    if (checked == null || !checked.key().equals(key)) {
+      try {
+        ModelFolder folder = ModelFolder.open(dir);
         folder.validate();
         try (TextCodec codec = folder.codec()) {
-          s.template().validate(codec);
+          template.validate(codec);
         }
-        validated = key;
+        checked = new CheckedFolder(key, folder.fingerprint(), folder.spec().maxSequenceLength(),
+            folder.isTorchScript());
+      } catch (ModelLoadException e) {
+        throw new ModelLoadException("model folder " + dir + " is not usable: " + e.getMessage(), e);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read model folder " + dir, e);
       }
-      if (folder.isTorchScript() && config.cache() != CacheMode.NONE) {
-        throw new ModelLoadException("a TorchScript model has no block cache: decoder " + config.label()
-            + " asks for cache = " + config.cache().label() + "; use cache = none");
-      }
-    } catch (ModelLoadException e) {
-      throw new ModelLoadException("model folder " + dir + " is not usable: " + e.getMessage(), e);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read model folder " + dir, e);
     }
+    return checked;
   }
 
   /** The input rows, each with the result columns appended. */
@@ -267,7 +299,7 @@ public final class FreeDaveGenerator implements java.io.Serializable {
     StructType out = transformSchema(in);
     validate();
     DecodePartitions.Columns columns = new DecodePartitions.Columns(index(in, idCol), in.fieldIndex(inputCol),
-        index(in, answerCol), index(in, seedCol));
+        index(in, answerCol), index(in, seedCol), index(in, inputErrorCol));
     return dataset.toDF().mapPartitions(new DecodePartitions(settings(), decodeConfig(), columns, counters),
         Encoders.row(out));
   }
@@ -283,7 +315,11 @@ public final class FreeDaveGenerator implements java.io.Serializable {
       throw new IllegalArgumentException("no prompt column '" + inputCol + "' (columns: " + names + ")");
     }
     requireType(schema, inputCol, "a string", DataTypes.StringType);
+    // an id is kept as the exact text of the input: a float has none (2 would become "2.0")
+    requireType(schema, idCol, "a string or integer", DataTypes.StringType, DataTypes.LongType,
+        DataTypes.IntegerType, DataTypes.ShortType, DataTypes.ByteType);
     requireType(schema, seedCol, "an integer", DataTypes.LongType, DataTypes.IntegerType);
+    requireType(schema, inputErrorCol, "a string", DataTypes.StringType);
     return SparkColumns.appendedTo(schema);
   }
 

@@ -5,6 +5,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.freedave.model.DjlOffline;
 import dev.freedave.model.ModelLoadException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -39,6 +40,7 @@ public final class TextCodec implements AutoCloseable {
     Map<String, Integer> added = addedTokens(json, source);
     try {
       // no truncation, no padding: prompts keep every token and the decoder pads batches itself
+      DjlOffline.apply();
       HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(
           new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)),
           Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false", "maxLength", "1000000"));

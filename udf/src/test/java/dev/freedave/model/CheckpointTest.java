@@ -38,7 +38,7 @@ class CheckpointTest {
     }
     values[0] = Float.MIN_NORMAL;
     values[1] = -0.0f;
-    values[2] = Float.POSITIVE_INFINITY;
+    values[2] = HalfFloat.bfloat16ToFloat((short) 0x7f7f); // the largest finite bf16
     Path file = tmp.resolve("t.safetensors");
     SafetensorsWriter.write(file, Map.of("t", new SafetensorsWriter.Tensor(new long[] {10, 100}, values)),
         SafetensorsReader.DType.BF16);
@@ -51,6 +51,38 @@ class CheckpointTest {
       for (float v : values) {
         float expected = HalfFloat.bfloat16ToFloat(HalfFloat.toBfloat16(v));
         assertThat(Float.floatToRawIntBits(buf.getFloat())).isEqualTo(Float.floatToRawIntBits(expected));
+      }
+    }
+  }
+
+  @Test
+  void aNonFiniteWeightIsRefusedWithTheTensorAndElement() throws IOException {
+    short[] f16 = {0x7e00, 0x7c00, (short) 0xfc00}; // NaN, +Inf, -Inf
+    float[] f32 = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+    for (SafetensorsReader.DType dtype : SafetensorsReader.DType.values()) {
+      for (int k = 0; k < 3; k++) {
+        Path file = tmp.resolve("bad-" + dtype + k + ".safetensors");
+        if (dtype == SafetensorsReader.DType.F16) { // the writer has no F16: write the bytes
+          String header = "{\"w\": {\"dtype\": \"F16\", \"shape\": [8, 8], \"data_offsets\": [0, 128]}}";
+          writeRaw(file, header, 128);
+          byte[] b = Files.readAllBytes(file);
+          int at = b.length - 128 + 37 * 2;
+          b[at] = (byte) f16[k];
+          b[at + 1] = (byte) (f16[k] >> 8);
+          Files.write(file, b);
+        } else {
+          float[] values = new float[64];
+          values[37] = f32[k];
+          SafetensorsWriter.write(file, Map.of("w", new SafetensorsWriter.Tensor(new long[] {8, 8}, values)), dtype);
+        }
+        try (SafetensorsReader reader = SafetensorsReader.open(file)) {
+          ByteBuffer buf = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
+          assertThatThrownBy(() -> reader.readFloats(reader.tensors().get("w"), 0, 64, buf)).as(file.toString())
+              .isInstanceOf(ModelLoadException.class).hasMessageContaining("tensor w in " + file)
+              .hasMessageContaining("non-finite value (NaN or Inf) at element 37");
+          ByteBuffer head = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
+          reader.readFloats(reader.tensors().get("w"), 0, 37, head); // the finite part before it reads fine
+        }
       }
     }
   }
@@ -161,5 +193,79 @@ class CheckpointTest {
     Files.write(dir.resolve("model.safetensors"), java.util.Arrays.copyOf(bytes, bytes.length - 100));
     assertThatThrownBy(() -> TinyModels.load(dir))
         .isInstanceOf(ModelLoadException.class).hasMessageContaining("inconsistent offsets");
+  }
+
+  /** A safetensors file with this header (JSON) and this many data bytes. */
+  private static void writeRaw(Path file, String header, int dataBytes) throws IOException {
+    byte[] h = header.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+    b.putLong(h.length).put(h);
+    Files.write(file, b.array());
+  }
+
+  @Test
+  void hostileHeadersAreRefusedWhenTheDriverValidatesTheFolder() throws Exception {
+    Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llada(1));
+    Path file = dir.resolve("model.safetensors");
+    byte[] original = Files.readAllBytes(file);
+    Map<String, String> cases = new LinkedHashMap<>();
+    // negative offsets whose difference is right: they pointed into the header and passed before
+    cases.put("{\"t\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [-8, 0]}}",
+        "tensor t in " + file + " has inconsistent offsets [-8, 0)");
+    cases.put("{\"t\": {\"dtype\": \"F32\", \"shape\": [-2], \"data_offsets\": [0, 8]}}",
+        "tensor t in " + file + " has shape [-2]");
+    cases.put("{\"t\": {\"shape\": [2], \"data_offsets\": [0, 8]}}",
+        "tensor t in " + file + " has a malformed header entry");
+    cases.put("{\"t\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": \"0-8\"}}",
+        "tensor t in " + file + " has a malformed header entry");
+    cases.put("{\"t\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}",
+        "tensor t in " + file + " has inconsistent offsets [4, 12)");
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      writeRaw(file, c.getKey(), 8);
+      assertThatThrownBy(() -> ModelFolder.open(dir).validate()).as(c.getKey())
+          .isInstanceOf(ModelLoadException.class).hasMessageContaining(c.getValue());
+    }
+    Files.write(file, original);
+    ModelFolder.open(dir).validate();
+  }
+
+  @Test
+  void badConfigValuesNameTheFileAndKey() throws Exception {
+    Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llada(1));
+    Path config = dir.resolve("config.json");
+    String good = Files.readString(config);
+    Map<String, String> cases = new LinkedHashMap<>();
+    cases.put(good.replace("\"n_heads\": 4", "\"n_heads\": 0"), config + ": n_heads must be positive, got 0");
+    cases.put(good.replace("\"embedding_size\": 64", "\"embedding_size\": \"sixty-four\""),
+        config + ": 'embedding_size' must be a number");
+    cases.put(good.replace("\"n_layers\": 2", "\"n_layers\": 2.5"), config + ": 'n_layers' must be an integer");
+    cases.put("{\"model_type\": \"llada\", ", config + " is not a JSON object");
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      assertThat(c.getKey()).isNotEqualTo(good);
+      Files.writeString(config, c.getKey());
+      assertThatThrownBy(() -> ModelFolder.open(dir).validate()).isInstanceOf(ModelLoadException.class)
+          .hasMessageContaining(c.getValue());
+    }
+    Files.writeString(config, good);
+    Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"WordLevel\", \"vocab\": [1, 2]}}");
+    assertThatThrownBy(() -> ModelFolder.open(dir).validate()).isInstanceOf(ModelLoadException.class)
+        .hasMessageContaining("the tokenizer of " + dir + " cannot be built");
+    Files.writeString(dir.resolve("tokenizer.json"), "{\"added_tokens\": [{\"id\": \"x\"}]}");
+    assertThatThrownBy(() -> ModelFolder.open(dir)).isInstanceOf(ModelLoadException.class)
+        .hasMessageContaining("the tokenizer.json of " + dir + " is not a tokenizer file");
+  }
+
+  @Test
+  void theFingerprintFollowsTheContentNotThePath() throws Exception {
+    Path a = TinyModels.write(tmp.resolve("a/model"), TinyModels.Spec.llada(1));
+    Path sameElsewhere = TinyModels.write(tmp.resolve("b/model"), TinyModels.Spec.llada(1));
+    Path otherWeights = TinyModels.write(tmp.resolve("c/model"), TinyModels.Spec.llada(2)); // same names, shapes
+    String fa = ModelFolder.open(a).fingerprint();
+    assertThat(ModelFolder.open(sameElsewhere).fingerprint()).isEqualTo(fa);
+    assertThat(ModelFolder.open(otherWeights).fingerprint()).isNotEqualTo(fa);
+    Files.writeString(a.resolve("README.md"), "notes");
+    assertThat(ModelFolder.open(a).fingerprint()).isEqualTo(fa);
+    Files.writeString(a.resolve("tokenizer.json"), Files.readString(a.resolve("tokenizer.json")) + " ");
+    assertThat(ModelFolder.open(a).fingerprint()).isNotEqualTo(fa);
   }
 }
