@@ -1,10 +1,7 @@
 package dev.freedave.job;
 
-import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sha2;
 
 import dev.freedave.decode.DecodeConfig;
 import dev.freedave.generate.GenerateSettings;
@@ -12,16 +9,16 @@ import dev.freedave.generate.OutputColumn;
 import dev.freedave.spark.DecodeCounters;
 import dev.freedave.spark.FreeDaveGenerator;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
@@ -46,32 +43,47 @@ public final class GenerateJob {
     if (cfg.outputPath().isBlank()) {
       throw new IllegalArgumentException("output.path (--output) is required");
     }
-    FreeDaveGenerator generator = cfg.generator();
+    FreeDaveGenerator generator = cfg.generator().setInputErrorCol("input_error");
     GenerateSettings settings = generator.settings();
+    List<String> hashes = new ArrayList<>();
     for (DecodeConfig d : cfg.decoders()) { // every check on the driver, before the first Spark job
       generator.setDecodeConfig(d).validate();
+      hashes.add(settings.configHash(d));
     }
     // config hashes like "cfg-1a2b" must stay strings when Spark reads the output back
     spark.conf().set("spark.sql.sources.partitionColumnTypeInference.enabled", "false");
 
-    Input input = readInput(spark, cfg);
-    Dataset<Row> rows = input.rows().cache();
+    InputReader.Input input = InputReader.read(spark, cfg);
+    Dataset<Row> rows = input.rows();
+    try {
+      return decodeAndSummarise(spark, cfg, listener, generator, hashes, input);
+    } finally {
+      rows.unpersist();
+    }
+  }
+
+  private static RunSummary decodeAndSummarise(SparkSession spark, JobConfig cfg, CommitListener listener,
+      FreeDaveGenerator generator, List<String> hashes, InputReader.Input input) throws IOException {
+    Dataset<Row> rows = input.rows();
+    Dataset<Row> keys = rows.select("id", "input_hash");
     long total = rows.count();
     int partitions = cfg.partitions() > 0 ? cfg.partitions() : defaultPartitions(spark);
     String out = cfg.outputPath();
     dropUncommitted(spark, out);
+    refuseChangedRows(spark, out, keys, hashes);
 
     DecodeCounters counters = DecodeCounters.register(spark.sparkContext());
     generator.setCounters(counters);
     Column[] parquet = Arrays.stream(OutputColumn.values()).map(c -> col(c.column())).toArray(Column[]::new);
     Progress progress = new Progress(counters, total * cfg.decoders().size(), cfg.progressIntervalS());
     try {
-      for (DecodeConfig d : cfg.decoders()) {
-        String hash = settings.configHash(d);
+      for (int i = 0; i < cfg.decoders().size(); i++) {
+        DecodeConfig d = cfg.decoders().get(i);
+        String hash = hashes.get(i);
         Dataset<Row> todo = rows;
         long pending = total;
         if (hasOutput(spark, out)) {
-          Dataset<Row> done = spark.read().parquet(out).where(col(OutputColumn.CONFIG_HASH.column()).equalTo(hash))
+          Dataset<Row> done = output(spark, out).where(col(OutputColumn.CONFIG_HASH.column()).equalTo(hash))
               .select("id").distinct();
           todo = rows.join(done, rows.col("id").equalTo(done.col("id")), "left_anti");
           pending = todo.count();
@@ -79,89 +91,93 @@ public final class GenerateJob {
         progress.skip(total - pending);
         System.out.printf(Locale.ROOT, "freedave: %s [%s] %d of %d rows to decode%n", d.label(), hash, pending, total);
         if (pending > 0) {
-          generator.setDecodeConfig(d).transform(todo.repartition(partitions, col("id"))).select(parquet)
+          generator.setDecodeConfig(d).transform(todo.drop("input_hash").repartition(partitions, col("id")))
+              .select(parquet)
               .write().mode(SaveMode.Append).partitionBy(OutputColumn.CONFIG_HASH.column()).parquet(out);
         }
         listener.committed(d, hash);
       }
     } finally {
       progress.stop();
-      rows.unpersist();
     }
-    RunSummary summary = RunSummary.compute(spark, out, settings, cfg.decoders(), total, input.malformed(),
-        counters.modelLoads().value(), counters.forwards().value());
+    Dataset<Row> written = output(spark, out);
+    Dataset<Row> ours = written.where(col(OutputColumn.CONFIG_HASH.column()).isin(hashes.toArray()))
+        .join(keys, seq("id", "input_hash"), "left_semi");
+    List<String> warnings = foreignRows(written, ours, out);
+    RunSummary summary = RunSummary.compute(ours, out, generator.settings(), cfg.decoders(), total,
+        input.malformed(), input.malformedExamples(), warnings, counters.modelLoads().value(),
+        counters.forwards().value());
     summary.write(Path.of(out));
     return summary;
   }
 
-  record Input(Dataset<Row> rows, long malformed) {}
-
-  /** Reads any supported dataset into (id, prompt, answer, seed), counting lines it cannot parse. */
-  static Input readInput(SparkSession spark, JobConfig cfg) throws IOException {
-    String path = cfg.inputPath();
-    if (path.isBlank()) {
-      Path tmp = Files.createTempFile("freedave-samples", ".jsonl");
-      try (InputStream in = GenerateJob.class.getResourceAsStream("/freedave/sample-prompts.jsonl")) {
-        Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-      }
-      tmp.toFile().deleteOnExit();
-      path = tmp.toString();
-    }
-    String format = cfg.inputFormat().equals("auto") ? formatOf(path) : cfg.inputFormat();
-    Dataset<Row> raw;
-    long malformed = 0;
-    switch (format) {
-      case "json" -> {
-        raw = spark.read().option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", "_corrupt_record")
-            .json(path).cache();
-        if (Arrays.asList(raw.columns()).contains("_corrupt_record")) {
-          malformed = raw.where(col("_corrupt_record").isNotNull()).count();
-          raw = raw.where(col("_corrupt_record").isNull());
-        }
-      }
-      case "parquet" -> raw = spark.read().parquet(path);
-      case "csv" -> {
-        raw = spark.read().option("header", "true").option("mode", "PERMISSIVE").option("multiLine", "true")
-            .option("escape", "\"").csv(path);
-      }
-      default -> throw new IllegalArgumentException("input.format must be auto, json, parquet or csv, got " + format);
-    }
-    List<String> cols = Arrays.asList(raw.columns());
-    for (String need : List.of(cfg.idColumn(), cfg.promptColumn())) {
-      if (!cols.contains(need)) {
-        throw new IllegalArgumentException("input " + path + " has no column '" + need + "' (columns: " + cols + ")");
-      }
-    }
-    // a missing id becomes a stable one derived from the prompt, so resume can still key on it
-    Dataset<Row> rows = raw.select(
-        coalesce(col(cfg.idColumn()).cast(DataTypes.StringType),
-            concat(lit("anon-"), sha2(coalesce(col(cfg.promptColumn()).cast(DataTypes.StringType), lit("")), 256)))
-            .as("id"),
-        col(cfg.promptColumn()).cast(DataTypes.StringType).as("prompt"),
-        (cols.contains(cfg.answerColumn()) ? col(cfg.answerColumn()).cast(DataTypes.StringType)
-            : lit(null).cast(DataTypes.StringType)).as("answer"),
-        (!cfg.seedColumn().isBlank() && cols.contains(cfg.seedColumn()) ? col(cfg.seedColumn()).cast(DataTypes.LongType)
-            : lit(null).cast(DataTypes.LongType)).as("seed"));
-    long dups = rows.groupBy("id").count().where(col("count").gt(1)).count();
-    if (dups > 0) {
-      throw new IllegalArgumentException("input " + path + " has " + dups + " ids that occur more than once; ids must be"
-          + " unique so that every row is written exactly once per config");
-    }
-    return new Input(rows, malformed);
+  /**
+   * The job's output as Spark reads it: its config_hash=* partitions only (never the summary files
+   * beside them), schemas merged, since parts written by an older version may lack newer columns.
+   */
+  static Dataset<Row> output(SparkSession spark, String out) throws IOException {
+    String[] parts = Arrays.stream(partitions(spark, out)).map(f -> f.getPath().toString()).toArray(String[]::new);
+    return spark.read().option("basePath", out).option("mergeSchema", "true").parquet(parts);
   }
 
-  private static String formatOf(String path) {
-    String p = path.toLowerCase(Locale.ROOT);
-    if (p.endsWith(".parquet") || p.endsWith(".pq")) {
-      return "parquet";
+  private static FileStatus[] partitions(SparkSession spark, String out) throws IOException {
+    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(out);
+    FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+    String prefix = OutputColumn.CONFIG_HASH.column() + "=";
+    return fs.exists(p) ? fs.listStatus(p, f -> f.getName().startsWith(prefix)) : new FileStatus[0];
+  }
+
+  private static scala.collection.immutable.Seq<String> seq(String... columns) {
+    return scala.jdk.javaapi.CollectionConverters.asScala(List.of(columns)).toSeq();
+  }
+
+  /**
+   * Refuses, before decoding anything, an output that holds a row of this job's (id, config) decoded
+   * from another prompt, answer or seed: resume cannot replace it (Parquet is appended to), and
+   * keeping both would put two rows for one id in one config.
+   */
+  private static void refuseChangedRows(SparkSession spark, String out, Dataset<Row> keys, List<String> hashes)
+      throws IOException {
+    if (!hasOutput(spark, out)) {
+      return;
     }
-    if (p.endsWith(".csv")) {
-      return "csv";
+    Dataset<Row> done = output(spark, out).where(col(OutputColumn.CONFIG_HASH.column()).isin(hashes.toArray()));
+    if (!Arrays.asList(done.columns()).contains(OutputColumn.INPUT_HASH.column())) {
+      done = done.withColumn(OutputColumn.INPUT_HASH.column(), lit(null).cast(DataTypes.StringType));
     }
-    if (p.endsWith(".jsonl") || p.endsWith(".json") || p.endsWith(".ndjson")) {
-      return "json";
+    Dataset<Row> changed = done.select(col("id").as("done_id"), col("input_hash").as("done_hash"))
+        .join(keys, col("done_id").equalTo(keys.col("id")))
+        .where(col("done_hash").isNull().or(col("done_hash").notEqual(keys.col("input_hash"))));
+    long n = changed.count();
+    if (n > 0) {
+      List<String> ids = changed.select("done_id").distinct().limit(5).as(Encoders.STRING()).collectAsList();
+      throw new IllegalArgumentException("output " + out + " already holds " + n + " rows of this job's configs "
+          + "decoded from another prompt, answer or seed under the same id (" + String.join(", ", ids) + "); resume "
+          + "cannot replace written rows: write to a new output path, or delete " + out);
     }
-    throw new IllegalArgumentException("cannot tell the format of " + path + "; set input.format");
+  }
+
+  /** Loud notes on rows in the folder that this run's summary leaves out: other configs, other inputs. */
+  private static List<String> foreignRows(Dataset<Row> written, Dataset<Row> ours, String out) {
+    List<String> notes = new ArrayList<>();
+    String hash = OutputColumn.CONFIG_HASH.column();
+    List<String> otherConfigs = written.select(hash).distinct()
+        .join(ours.select(hash).distinct(), seq(hash), "left_anti").as(Encoders.STRING()).collectAsList();
+    long otherConfigRows = otherConfigs.isEmpty() ? 0 : written.where(col(hash).isin(otherConfigs.toArray())).count();
+    long otherInputRows = written.count() - otherConfigRows - ours.count();
+    if (otherConfigRows > 0) {
+      notes.add(String.format(Locale.ROOT, "output %s also holds %d rows of %d other config(s) %s: another job "
+          + "(model, dtype, template, decoder or audit) wrote them; this summary leaves them out", out,
+          otherConfigRows, otherConfigs.size(), otherConfigs));
+    }
+    if (otherInputRows > 0) {
+      notes.add(String.format(Locale.ROOT, "output %s also holds %d rows of this job's configs for ids that are not "
+          + "in this input: another input was written here; this summary leaves them out", out, otherInputRows));
+    }
+    for (String n : notes) {
+      System.out.println("freedave: WARNING " + n);
+    }
+    return notes;
   }
 
   private static int defaultPartitions(SparkSession spark) {
@@ -172,9 +188,7 @@ public final class GenerateJob {
   }
 
   private static boolean hasOutput(SparkSession spark, String out) throws IOException {
-    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(out);
-    FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
-    return fs.exists(p) && fs.listStatus(p, f -> f.getName().startsWith("config_hash=")).length > 0;
+    return partitions(spark, out).length > 0;
   }
 
   /**

@@ -41,12 +41,97 @@ public record JobConfig(String master, String modelDir, ComputeDtype dtype, Stri
       }
       c = c.withFallback(ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false)));
     }
-    c = c.withFallback(ConfigFactory.parseResources("freedave-defaults.conf")).resolve(ConfigResolveOptions.defaults());
+    Config defaults = ConfigFactory.parseResources("freedave-defaults.conf");
+    c = c.withFallback(defaults).resolve(ConfigResolveOptions.defaults());
     try {
-      return from(c.getConfig("freedave"));
+      Config f = c.getConfig("freedave");
+      refuseUnknownKeys(f, defaults.getConfig("freedave"));
+      return from(f);
     } catch (ConfigException e) {
       throw new IllegalArgumentException("bad config: " + e.getMessage(), e);
     }
+  }
+
+  /** The keys a decoder entry may set. */
+  static final List<String> DECODER_KEYS = List.of("decoder", "gen-length", "block-length", "steps", "draft-steps",
+      "threshold", "temperature", "eos-early-exit", "cache");
+
+  /**
+   * A key under {@code freedave} that the defaults do not have, or a decoder entry's key outside
+   * {@link #DECODER_KEYS}, is a typo that would otherwise run silently with the default (the output
+   * columns' spelling, {@code gen_length}, is the usual one): refused, with the closest known key.
+   */
+  private static void refuseUnknownKeys(Config f, Config defaults) {
+    List<String> known = paths(defaults);
+    for (String key : paths(f)) {
+      if (known.contains(key)) {
+        continue;
+      }
+      String section = known.stream().filter(k -> k.startsWith(key + ".")).findFirst().orElse(null);
+      String hint = section != null ? ": it is a section, set its keys (e.g. " + section + ")"
+          : DECODER_KEYS.contains(normalised(key)) ? ": decoder params go in a decoders entry, e.g. decoders = "
+              + "[{decoder = freedave, " + normalised(key) + " = ...}]"
+          : didYouMean(key, known);
+      throw new IllegalArgumentException("unknown config key freedave." + key + hint);
+    }
+    for (String key : known) {
+      if (!f.hasPath(key)) { // a plain value given for a section hides the section's defaults
+        String section = key.substring(0, key.lastIndexOf('.'));
+        throw new IllegalArgumentException("config key freedave." + key + " has no value: freedave." + section
+            + " was set to a plain value somewhere, which replaces the whole section; set the section's keys "
+            + "instead, e.g. " + key);
+      }
+    }
+    for (Config d : f.getConfigList("decoders")) {
+      for (String key : d.root().keySet()) {
+        if (!DECODER_KEYS.contains(key)) {
+          throw new IllegalArgumentException("unknown key '" + key + "' in decoder config "
+              + d.root().render(ConfigRenderOptions.concise()) + didYouMean(key, DECODER_KEYS) + " (a decoder sets: "
+              + String.join(", ", DECODER_KEYS) + ")");
+        }
+      }
+    }
+  }
+
+  private static List<String> paths(Config c) {
+    return c.entrySet().stream().map(Map.Entry::getKey).toList();
+  }
+
+  /** "; did you mean K?" for the known key nearest to {@code key} (edit distance, - and _ alike), if near. */
+  static String didYouMean(String key, List<String> known) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String k : known) {
+      int d = editDistance(normalised(key), k);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = k;
+      }
+    }
+    return best != null && bestDistance <= Math.max(2, key.length() / 3) ? "; did you mean " + best + "?" : "";
+  }
+
+  private static String normalised(String key) {
+    return key.replace('_', '-').toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static int editDistance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        cur[j] = Math.min(sub, Math.min(prev[j], cur[j - 1]) + 1);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
   }
 
   private static String quoteIfNeeded(String v) {

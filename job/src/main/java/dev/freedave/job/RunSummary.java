@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -24,13 +25,19 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 
-/** The run summary, computed from the Parquet actually written (so a resumed run reports the whole output). */
-public record RunSummary(long rows, long errors, long malformedLines, Map<String, Integer> modelLoadsByJvm,
-    long forwardCalls, List<Map<String, Object>> configs) {
+/**
+ * The run summary, computed from the Parquet actually written (so a resumed run reports the whole
+ * output) but only over this job's rows: its configs, and the ids and input hashes of its input.
+ *
+ * @param malformedExamples where and why, for the first few malformed lines
+ * @param warnings rows in the output folder that this summary leaves out, and why
+ */
+public record RunSummary(long rows, long errors, long malformedLines, List<String> malformedExamples,
+    List<String> warnings, Map<String, Integer> modelLoadsByJvm, long forwardCalls, List<Map<String, Object>> configs) {
 
   private static Column of(OutputColumn c) {
     return col(c.column());
@@ -41,11 +48,13 @@ public record RunSummary(long rows, long errors, long malformedLines, Map<String
     return when(of(OutputColumn.ERROR).isNull(), c);
   }
 
-  static RunSummary compute(SparkSession spark, String out, GenerateSettings settings, List<DecodeConfig> decoders,
-      long inputRows, long malformed, List<String> loads, long forwardCalls) {
-    // one aggregation over the whole output, grouped by config
+  /** @param ours this job's rows of the output */
+  static RunSummary compute(Dataset<Row> ours, String out, GenerateSettings settings, List<DecodeConfig> decoders,
+      long inputRows, long malformed, List<String> malformedExamples, List<String> warnings, List<String> loads,
+      long forwardCalls) {
+    // one aggregation over this job's rows, grouped by config
     Map<String, Row> byHash = new HashMap<>();
-    for (Row g : spark.read().parquet(out).groupBy(of(OutputColumn.CONFIG_HASH)).agg(
+    for (Row g : ours.groupBy(of(OutputColumn.CONFIG_HASH)).agg(
         count(lit(1)).as("rows"),
         sum(when(of(OutputColumn.ERROR).isNotNull(), 1).otherwise(0)).as("errors"),
         avg(ok(of(OutputColumn.NFE))).as("mean_nfe"),
@@ -98,7 +107,8 @@ public record RunSummary(long rows, long errors, long malformedLines, Map<String
       String[] kv = s.split(":");
       byJvm.merge(kv[0], Integer.parseInt(kv[1]), Math::max);
     }
-    return new RunSummary(inputRows, errors, malformed, byJvm, forwardCalls, configs);
+    return new RunSummary(inputRows, errors, malformed, List.copyOf(malformedExamples), List.copyOf(warnings), byJvm,
+        forwardCalls, configs);
   }
 
   String json() {
@@ -106,6 +116,8 @@ public record RunSummary(long rows, long errors, long malformedLines, Map<String
     m.put("rows", rows);
     m.put("errors", errors);
     m.put("malformed_lines", malformedLines);
+    m.put("malformed_examples", malformedExamples);
+    m.put("warnings", warnings);
     m.put("model_loads_by_jvm", modelLoadsByJvm);
     m.put("forward_calls_this_run", forwardCalls);
     m.put("configs", configs);
@@ -114,7 +126,14 @@ public record RunSummary(long rows, long errors, long malformedLines, Map<String
 
   String table() {
     StringBuilder b = new StringBuilder();
-    b.append(String.format(Locale.ROOT, "rows=%d errors=%d malformed_lines=%d%n%n", rows, errors, malformedLines));
+    b.append(String.format(Locale.ROOT, "rows=%d errors=%d malformed_lines=%d%n", rows, errors, malformedLines));
+    for (String m : malformedExamples) {
+      b.append("malformed: ").append(m).append('\n');
+    }
+    for (String w : warnings) {
+      b.append("WARNING: ").append(w).append('\n');
+    }
+    b.append('\n');
     b.append("| decoder | K | block | gen | tau | cache | rows | errors | mean_nfe | mean_static_steps | nfe_speedup | tpf "
         + "| tokens/s | accuracy | exact_match |\n");
     b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -130,8 +149,23 @@ public record RunSummary(long rows, long errors, long malformedLines, Map<String
 
   void write(Path outDir) throws IOException {
     if (Files.isDirectory(outDir)) { // local or mounted output; on HDFS/S3 the printed copy is the record
-      Files.writeString(outDir.resolve("summary.json"), json() + "\n", StandardCharsets.UTF_8);
-      Files.writeString(outDir.resolve("summary.md"), "# FreeDave run summary\n\n" + table(), StandardCharsets.UTF_8);
+      replace(outDir, "summary.json", json() + "\n");
+      replace(outDir, "summary.md", "# FreeDave run summary\n\n" + table());
+    }
+  }
+
+  /**
+   * Writes {@code dir/name} without following a link there: the text goes to a new file of a random
+   * name (created exclusively) that is then renamed over the old entry, which replaces a symlink
+   * itself instead of the file it points to, outside the output folder.
+   */
+  static void replace(Path dir, String name, String text) throws IOException {
+    Path tmp = Files.createTempFile(dir, "." + name + "-", ".tmp");
+    try {
+      Files.writeString(tmp, text, StandardCharsets.UTF_8);
+      Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(tmp);
     }
   }
 
