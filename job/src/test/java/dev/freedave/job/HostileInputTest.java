@@ -3,8 +3,6 @@ package dev.freedave.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.freedave.model.SafetensorsReader;
-import dev.freedave.model.SafetensorsWriter;
 import dev.freedave.testkit.TinyModels;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * row, file or key, nothing silently wrong.
  */
 class HostileInputTest {
+  static final String LM_HEAD = "model.transformer.ff_out.weight";
   static final String ONE = "[{decoder = freedave, draft-steps = 4, block-length = 4, gen-length = 8}]";
   static SparkSession spark;
   @TempDir static Path tmp;
@@ -261,12 +260,12 @@ class HostileInputTest {
   @Test
   void brokenWeightsFailTheJobOrEveryRowNeverLookLikeASpeedup() throws Exception {
     Path nan = TinyModels.write(tmp.resolve("nan-model"), TinyModels.Spec.llada(9));
-    rewriteLmHead(nan, v -> v[3] = Float.NaN);
+    TinyModels.editTensor(nan, LM_HEAD, v -> v[3] = Float.NaN);
     assertThatThrownBy(() -> run(tmp.resolve("nan-out"), with("model.dir", nan)))
         .hasStackTraceContaining("holds a non-finite value (NaN or Inf)");
 
     Path huge = TinyModels.write(tmp.resolve("huge-model"), TinyModels.Spec.llada(9));
-    rewriteLmHead(huge, v -> {
+    TinyModels.editTensor(huge, LM_HEAD, v -> {
       for (int i = 0; i < v.length; i++) {
         v[i] = Math.copySign(3e38f, v[i]);
       }
@@ -275,23 +274,6 @@ class HostileInputTest {
     assertThat(s.errors()).isEqualTo(s.rows());
     assertThat(s.configs().get(0).get("nfe_speedup")).isNull();
     assertThat(rows(tmp.resolve("huge-out")).get("q0").<String>getAs("error")).contains("logits are not finite");
-  }
-
-  static void rewriteLmHead(Path dir, java.util.function.Consumer<float[]> f) throws IOException {
-    Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
-    try (SafetensorsReader r = SafetensorsReader.open(dir.resolve("model.safetensors"))) {
-      for (SafetensorsReader.TensorInfo t : r.tensors().values()) {
-        ByteBuffer b = ByteBuffer.allocate((int) t.elements() * 4).order(ByteOrder.LITTLE_ENDIAN);
-        r.readFloats(t, 0, (int) t.elements(), b);
-        float[] v = new float[(int) t.elements()];
-        b.flip().asFloatBuffer().get(v);
-        if (t.name().equals("model.transformer.ff_out.weight")) {
-          f.accept(v);
-        }
-        tensors.put(t.name(), new SafetensorsWriter.Tensor(t.shape(), v));
-      }
-    }
-    SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors, SafetensorsReader.DType.F32);
   }
 
   @Test

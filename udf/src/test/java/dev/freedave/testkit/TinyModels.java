@@ -176,4 +176,23 @@ public final class TinyModels {
     return WordLevelTokenizer.json(words.subList(0, vocab), UNK + 1, "<unk>",
         WordLevelTokenizer.preTokenizer("Whitespace"));
   }
+
+  /** Rewrites a single-file folder's model.safetensors as F32, tensor {@code name}'s values through {@code f}. */
+  public static void editTensor(Path dir, String name, java.util.function.Consumer<float[]> f) throws IOException {
+    Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
+    try (SafetensorsReader r = SafetensorsReader.open(dir.resolve("model.safetensors"))) {
+      for (SafetensorsReader.TensorInfo t : r.tensors().values()) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) t.elements() * 4)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        r.readFloats(t, 0, (int) t.elements(), b);
+        float[] v = new float[(int) t.elements()];
+        b.flip().asFloatBuffer().get(v);
+        if (t.name().equals(name)) {
+          f.accept(v);
+        }
+        tensors.put(t.name(), new SafetensorsWriter.Tensor(t.shape(), v));
+      }
+    }
+    SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors, SafetensorsReader.DType.F32);
+  }
 }
