@@ -1,8 +1,11 @@
-# The transformer stack of the LLaDA / Dream family as one TorchScript module, called once per
+# The transformer stack of the LLaDA / Dream / SDAR family as one TorchScript module, called once per
 # forward from Java (dev.freedave.model.TransformerCore packs it into a TorchScript archive at load,
 # with the model's hyper-parameters as the attributes below). It holds no weights: every call passes
 # them in, in the layout of dev.freedave.model.LlamaWeights:
 #   [embedding, final norm, head] + per layer [attn norm, qkv, qkv bias, o, ffn norm, gate|up, down]
+#   (+ [q norm, k norm] when qk_norm; per_layer says how many)
+# A `block` argument > 0 makes attention block-causal (SDAR): a query at position p sees a key at q
+# only if q // block <= p // block; 0 keeps it bidirectional.
 # Shapes: B rows, T tokens of a row, H heads, Hkv key/value heads, hd head dim, d hidden, V vocab.
 # This file is TorchScript as torch.jit.load reads it: dtypes are ScalarType numbers (5 = float16,
 # 6 = float32, 11 = bool) and every method is typed.
@@ -17,6 +20,8 @@ class TransformerCore(Module):
   layers : int
   qkv_bias : bool
   residual_fp32 : bool
+  qk_norm : bool
+  per_layer : int
   eps : float
 
   # RMSNorm computed in float32 (x * rsqrt(mean(x^2) + eps) * w), as the reference models do
@@ -45,7 +50,7 @@ class TransformerCore(Module):
   # at < 0 it runs over the fresh ones alone.
   def layer(self: __torch__.freedave.TransformerCore, h: Tensor, i: int, weights: List[Tensor], cos: Tensor, sin: Tensor,
             kl: Tensor, vl: Tensor, at: int, mask: Optional[Tensor]) -> Tensor:
-    w = 3 + 7 * i
+    w = 3 + self.per_layer * i
     b = h.size(0)
     t = h.size(1)
     dt = weights[w + 1].dtype
@@ -55,7 +60,12 @@ class TransformerCore(Module):
     else:
       qkv = torch.linear(x, weights[w + 1])
     qkv = qkv.view([b, t, self.heads + 2 * self.kv_heads, self.head_dim])
-    qk = self.rope(qkv[:, :, :self.heads + self.kv_heads], cos, sin)
+    qk = qkv[:, :, :self.heads + self.kv_heads]
+    if self.qk_norm:
+      # each head's q and k through their own RMSNorm over hd, before RoPE (Qwen3)
+      qk = torch.cat([self.norm(qk[:, :, :self.heads], weights[w + 7]).to(dt),
+                      self.norm(qk[:, :, self.heads:], weights[w + 8]).to(dt)], 2)
+    qk = self.rope(qk, cos, sin)
     q = qk[:, :, :self.heads].transpose(1, 2)
     k = qk[:, :, self.heads:].transpose(1, 2)
     v = qkv[:, :, self.heads + self.kv_heads:].transpose(1, 2)
@@ -105,24 +115,41 @@ class TransformerCore(Module):
       h = self.layer(h, i, weights, c, s, h, h, -1, mask)
     return h
 
-  # bidirectional forward over whole rows; keep [B, T] masks padding keys when masked is true
-  def full(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
-           out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tensor:
+  # [B, T(query), T(key)]: whether each key's block (pos // block) is at or before its query's
+  def block_causal(self: __torch__.freedave.TransformerCore, pos: Tensor, block: int) -> Tensor:
+    blk = torch.div(pos, block, rounding_mode="floor")
+    return torch.le(blk.unsqueeze(1), blk.unsqueeze(2))
+
+  # the mask of a forward over whole rows: keep [B, T] masks padding keys when masked is true, and
+  # block > 0 adds the block-causal pattern of the positions pos [B, T]
+  def whole_rows_mask(self: __torch__.freedave.TransformerCore, pos: Tensor, keep: Tensor, masked: bool,
+                      block: int) -> Optional[Tensor]:
+    b = pos.size(0)
+    t = pos.size(1)
     mask : Optional[Tensor] = None
     if masked:
-      mask = torch.ne(keep, 0).view([ids.size(0), 1, 1, ids.size(1)])
+      mask = torch.ne(keep, 0).view([b, 1, 1, t])
+    if block > 0:
+      causal = self.block_causal(pos, block).unsqueeze(1)
+      if mask is not None:
+        causal = causal & mask
+      mask = self.grouped(causal)
+    return mask
+
+  # forward over whole rows (bidirectional, or block-causal with block > 0); logits [B, W, V]
+  def full(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
+           block: int, out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tensor:
+    mask = self.whole_rows_mask(pos, keep, masked, block)
     return self.head(self.stack(ids, pos, mask, cos, sin, weights), out_index, weights)
 
   # full() that also returns every layer's rotated keys and values, [B, layers, Hkv, T, hd] each,
   # from which the caller freezes each row's block cache
   def fill(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
-           out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+           block: int, out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
     b = ids.size(0)
     t = ids.size(1)
     dt = weights[4].dtype
-    mask : Optional[Tensor] = None
-    if masked:
-      mask = torch.ne(keep, 0).view([b, 1, 1, t])
+    mask = self.whole_rows_mask(pos, keep, masked, block)
     c = self.angles(cos, pos)
     s = self.angles(sin, pos)
     kall = torch.empty([b, self.layers, self.kv_heads, t, self.head_dim], dtype=dt, device=ids.device)
@@ -135,14 +162,18 @@ class TransformerCore(Module):
   # Cached forward of R rows at once. ids, pos, draft [R, T]: each row's drafts' query windows back
   # to back, draft = the draft a query belongs to (-1 = padding). kcache/vcache: per row its frozen
   # [layers, Hkv, F_r, hd]; key_keep [R, F] (F >= every F_r) says which frozen keys a row's queries
-  # see. A query sees those and the fresh keys of its own draft (block-diagonal over drafts).
-  def cached(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor, key_keep: Tensor,
-             kcache: List[Tensor], vcache: List[Tensor], out_index: Tensor, cos: Tensor, sin: Tensor,
-             weights: List[Tensor]) -> Tensor:
+  # see. A query sees those and the fresh keys of its own draft (block-diagonal over drafts; with
+  # block > 0 only those of its own block and before). Returns the hidden states [R, T, d] and the
+  # buffers whose [F, F + T) hold the fresh keys/values of every layer, [R, layers, Hkv, F + T, hd].
+  def cached_hidden(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
+                    key_keep: Tensor, block: int, kcache: List[Tensor], vcache: List[Tensor], cos: Tensor,
+                    sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
     r = ids.size(0)
     t = ids.size(1)
     f = key_keep.size(1)
     same = torch.eq(draft.unsqueeze(2), draft.unsqueeze(1)) & torch.ge(draft, 0).unsqueeze(1)
+    if block > 0:
+      same = same & self.block_causal(pos, block)
     fresh = same | torch.eye(t, dtype=11, device=ids.device).unsqueeze(0)
     mask = self.grouped(torch.cat([torch.ne(key_keep, 0).unsqueeze(1).expand([r, t, f]), fresh], 2).unsqueeze(1))
     c = self.angles(cos, pos)
@@ -171,7 +202,23 @@ class TransformerCore(Module):
         vbuf[j, :, :, :fr] = vcache[j]
     for i in range(self.layers):
       h = self.layer(h, i, weights, c, s, kbuf[:, i], vbuf[:, i], f, mask)
+    return h, kbuf, vbuf
+
+  # the logits [R, W, V] of a cached forward (see cached_hidden)
+  def cached(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor, key_keep: Tensor,
+             block: int, kcache: List[Tensor], vcache: List[Tensor], out_index: Tensor, cos: Tensor, sin: Tensor,
+             weights: List[Tensor]) -> Tensor:
+    h, kbuf, vbuf = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights)
     return self.head(h, out_index, weights)
+
+  # cached() that also returns the fresh keys and values, [R, layers, Hkv, T, hd] each: what a
+  # block-causal row appends to its cache once the block they belong to is finished
+  def cached_kv(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
+                key_keep: Tensor, block: int, kcache: List[Tensor], vcache: List[Tensor], out_index: Tensor,
+                cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+    h, kbuf, vbuf = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights)
+    f = key_keep.size(1)
+    return self.head(h, out_index, weights), kbuf[:, :, :, f:], vbuf[:, :, :, f:]
 
   # every position's logits with autograd (a trainer's forward: tensors only, keep always applied)
   def train_logits(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, cos: Tensor,

@@ -147,14 +147,14 @@ final class ForwardCostCommand implements Callable<Integer> {
         List<BlockCache> c = new ArrayList<>();
         lm.logitsFillingCache(s.create(Arrays.copyOf(ids, len), new Shape(1, len)), null,
             s.create(blockIndex(1), new Shape(1, block)), new int[] {len}, new int[] {prompt},
-            new int[] {prompt + block}, CacheMode.DUAL, c).argMax(-1).toLongArray();
+            new int[] {prompt + block}, CacheMode.DUAL, 0, c).argMax(-1).toLongArray();
         c.forEach(BlockCache::close);
       }
     }));
     try (NDManager s = lm.newScope()) {
       List<BlockCache> caches = new ArrayList<>();
       lm.logitsFillingCache(s.create(ids, new Shape(most, len)), null, s.create(blockIndex(most),
-          new Shape(most, block)), lengths, qs, qe, CacheMode.DUAL, caches);
+          new Shape(most, block)), lengths, qs, qe, CacheMode.DUAL, 0, caches);
       for (int n : rows) {
         for (int k : drafts) {
           int t = k * block;
@@ -172,7 +172,8 @@ final class ForwardCostCommand implements Callable<Integer> {
           out.put("cached rows=" + n + " K=" + k, median(() -> {
             try (NDManager c = lm.newScope()) {
               lm.logitsWithCache(mine, c.create(q, new Shape(n, t)), c.create(pos, new Shape(n, t)),
-                  c.create(draft, new Shape(n, t)), c.create(index, new Shape(n, t))).argMax(-1).toLongArray();
+                  c.create(draft, new Shape(n, t)), c.create(index, new Shape(n, t)), 0, null, null)
+                  .argMax(-1).toLongArray();
             }
           }));
         }

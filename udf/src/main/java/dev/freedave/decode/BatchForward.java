@@ -21,28 +21,31 @@ import java.util.Map;
 final class BatchForward {
   private BatchForward() {}
 
-  /** Predictions in input order, and the caches frozen by fill forwards (null elsewhere). */
+  /**
+   * Predictions in input order, and per sequence the row's new cache where the forward made one (a
+   * fill froze it, or a block-causal forward appended a finished block to it), null elsewhere.
+   */
   record Output(List<Prediction> predictions, BlockCache[] filled) {}
+
+  /** Sequences that go into one call: full forwards of one policy, or cached ones, of one attention. */
+  private record Group(boolean cached, CacheMode mode, int block) {}
 
   static Output run(DiffusionLM model, List<Sequence> seqs) {
     Prediction[] preds = new Prediction[seqs.size()];
     BlockCache[] filled = new BlockCache[seqs.size()];
-    Map<CacheMode, List<Integer>> full = new LinkedHashMap<>();
-    List<Integer> cached = new ArrayList<>();
+    Map<Group, List<Integer>> groups = new LinkedHashMap<>();
     for (int i = 0; i < seqs.size(); i++) {
       Sequence s = seqs.get(i);
-      if (s.cache() != null) {
-        cached.add(i); // drafts of a row stay adjacent
-      } else {
-        full.computeIfAbsent(s.mode(), k -> new ArrayList<>()).add(i);
-      }
+      boolean cached = s.cache() != null; // drafts of a row stay adjacent
+      groups.computeIfAbsent(new Group(cached, cached ? null : s.mode(), s.block()), k -> new ArrayList<>()).add(i);
     }
     try {
-      for (Map.Entry<CacheMode, List<Integer>> e : full.entrySet()) {
-        runFull(model, seqs, e.getValue(), e.getKey(), preds, filled);
-      }
-      if (!cached.isEmpty()) {
-        runCached(model, seqs, cached, preds);
+      for (Map.Entry<Group, List<Integer>> e : groups.entrySet()) {
+        if (e.getKey().cached()) {
+          runCached(model, seqs, e.getValue(), e.getKey().block(), preds, filled);
+        } else {
+          runFull(model, seqs, e.getValue(), e.getKey().mode(), e.getKey().block(), preds, filled);
+        }
       }
     } catch (RuntimeException e) {
       for (BlockCache c : filled) {
@@ -55,7 +58,7 @@ final class BatchForward {
     return new Output(List.of(preds), filled);
   }
 
-  private static void runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode,
+  private static void runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode, int block,
       Prediction[] preds, BlockCache[] filled) {
     int n = idx.size();
     int len = 0;
@@ -63,8 +66,8 @@ final class BatchForward {
     boolean ragged = false;
     for (int i : idx) {
       Sequence s = all.get(i);
-      ragged |= len != 0 && s.tokens().length != len;
-      len = Math.max(len, s.tokens().length);
+      ragged |= len != 0 && s.length() != len;
+      len = Math.max(len, s.length());
       w = Math.max(w, s.windowLength());
     }
     // Lengths are padded to a multiple of 16 (128 for fills): libtorch specialises its kernels on the
@@ -82,8 +85,8 @@ final class BatchForward {
     int[] qe = new int[n];
     for (int r = 0; r < n; r++) {
       Sequence s = all.get(idx.get(r));
-      lengths[r] = s.tokens().length;
-      for (int j = 0; j < s.tokens().length; j++) {
+      lengths[r] = s.length();
+      for (int j = 0; j < s.length(); j++) {
         ids[r * len + j] = s.tokens()[j];
         if (keep != null) {
           keep[r * len + j] = 1;
@@ -93,9 +96,8 @@ final class BatchForward {
         // Dream predicts position p from the logits at p - 1; window padding repeats the last row
         index[r * w + j] = s.promptLength() + s.windowStart() + Math.min(j, s.windowLength() - 1) - offset;
       }
-      // a cached forward recomputes from the first position whose logits it needs
-      qs[r] = s.promptLength() + s.windowStart() - offset;
-      qe[r] = mode == CacheMode.DUAL ? s.promptLength() + s.windowStart() + s.windowLength() : s.tokens().length;
+      qs[r] = s.queryStart();
+      qe[r] = s.queryEnd();
     }
     List<Sequence> rows = new ArrayList<>(n);
     idx.forEach(i -> rows.add(all.get(i)));
@@ -105,10 +107,11 @@ final class BatchForward {
       NDArray indexArr = m.create(index, new Shape(n, w));
       NDArray logits;
       if (mode == CacheMode.NONE) {
-        logits = model.logits(idArr, keepArr, null, indexArr);
+        logits = block > 0 ? model.logitsBlockCausal(idArr, keepArr, indexArr, block)
+            : model.logits(idArr, keepArr, null, indexArr);
       } else {
         List<BlockCache> caches = new ArrayList<>();
-        logits = model.logitsFillingCache(idArr, keepArr, indexArr, lengths, qs, qe, mode, caches);
+        logits = model.logitsFillingCache(idArr, keepArr, indexArr, lengths, qs, qe, mode, block, caches);
         for (int r = 0; r < n; r++) {
           filled[idx.get(r)] = caches.get(r);
         }
@@ -122,25 +125,33 @@ final class BatchForward {
 
   /**
    * All cached sequences in one forward: row r's drafts d = 0.. sit at [d * Q_r, (d + 1) * Q_r) of
-   * its query axis (T = the most any row needs), and logits come back as K slots of W per row.
+   * its query axis (Q_r its query window's length, T = the most any row needs), and logits come back
+   * as K slots of W per row. A block-causal row whose window begins with a finished block gets its
+   * grown cache back.
    */
-  private static void runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, Prediction[] preds) {
+  private static void runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, int block,
+      Prediction[] preds, BlockCache[] filled) {
     List<List<Sequence>> rows = new ArrayList<>();
+    List<List<Integer>> rowIdx = new ArrayList<>();
     List<BlockCache> caches = new ArrayList<>();
     for (int i : idx) {
       Sequence s = all.get(i);
       if (caches.isEmpty() || caches.get(caches.size() - 1) != s.cache()) {
         caches.add(s.cache());
         rows.add(new ArrayList<>());
+        rowIdx.add(new ArrayList<>());
       }
       rows.get(rows.size() - 1).add(s);
+      rowIdx.get(rowIdx.size() - 1).add(i);
     }
     int r = rows.size();
+    int offset = model.spec().predictionOffset();
     int t = 0;
     int k = 0;
     int w = 0;
     for (int i = 0; i < r; i++) {
-      t = Math.max(t, rows.get(i).size() * caches.get(i).queryLength());
+      Sequence first = rows.get(i).get(0);
+      t = Math.max(t, rows.get(i).size() * (first.queryEnd() - first.queryStart()));
       k = Math.max(k, rows.get(i).size());
       for (Sequence s : rows.get(i)) {
         w = Math.max(w, s.windowLength());
@@ -150,22 +161,26 @@ final class BatchForward {
     long[] pos = new long[r * t];
     long[] drafts = new long[r * t];
     long[] index = new long[r * k * w];
+    int[] commitTo = new int[r];
     java.util.Arrays.fill(drafts, -1);
     for (int i = 0; i < r; i++) {
-      BlockCache c = caches.get(i);
-      int q = c.queryLength();
+      Sequence first = rows.get(i).get(0);
+      int qs = first.queryStart();
+      int q = first.queryEnd() - qs;
+      commitTo[i] = first.commitTo();
       for (int j = 0; j < t; j++) {
-        pos[i * t + j] = c.queryStart() + (j < rows.get(i).size() * q ? j % q : 0);
+        pos[i * t + j] = qs + (j < rows.get(i).size() * q ? j % q : 0);
       }
       for (int d = 0; d < rows.get(i).size(); d++) {
         Sequence s = rows.get(i).get(d);
         for (int j = 0; j < q; j++) {
-          ids[i * t + d * q + j] = s.tokens()[c.queryStart() + j];
+          ids[i * t + d * q + j] = s.tokens()[qs + j];
           drafts[i * t + d * q + j] = d;
         }
+        // the window's logits rows within the draft's query (the dual cache's query is the window)
+        int at = s.promptLength() + s.windowStart() - offset - qs;
         for (int j = 0; j < w; j++) {
-          // the window's logits rows sit at the start of the draft's query (queryStart = block start - offset)
-          index[(i * k + d) * w + j] = d * q + Math.min(j, s.windowLength() - 1);
+          index[(i * k + d) * w + j] = d * q + at + Math.min(j, s.windowLength() - 1);
         }
       }
     }
@@ -175,9 +190,13 @@ final class BatchForward {
         slots.add(d < row.size() ? row.get(d) : null);
       }
     }
+    BlockCache[] grown = new BlockCache[r];
     try (NDManager m = model.newScope()) {
       NDArray logits = model.logitsWithCache(caches, m.create(ids, new Shape(r, t)), m.create(pos, new Shape(r, t)),
-          m.create(drafts, new Shape(r, t)), m.create(index, new Shape(r, (long) k * w)));
+          m.create(drafts, new Shape(r, t)), m.create(index, new Shape(r, (long) k * w)), block, commitTo, grown);
+      for (int i = 0; i < r; i++) {
+        filled[rowIdx.get(i).get(0)] = grown[i]; // the row takes it with its first sequence's predictions
+      }
       List<Prediction> p = Sampler.predict(model.spec(), logits.reshape(r * k, w, logits.getShape().get(2)), slots);
       int at = 0;
       for (int slot = 0; slot < slots.size(); slot++) {

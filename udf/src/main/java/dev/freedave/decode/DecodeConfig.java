@@ -107,6 +107,24 @@ public record DecodeConfig(Method method, int genLength, int blockLength, int st
     return s;
   }
 
+  /**
+   * Why a block-causal model cannot decode with this config, or null: several tokens per step (the
+   * block-causal decoders of its authors unmask one per step, and a leading block's schedule is only
+   * defined for that), or the dual cache (nothing after the block is visible, so the cache is the
+   * prefix, and exact).
+   */
+  public String blockCausalProblem() {
+    if (steps != genLength) {
+      return "a block-causal model decodes one token per step: steps must equal gen_length " + genLength + ", got "
+          + steps;
+    }
+    if (cache == CacheMode.DUAL) {
+      return "a block-causal model sees nothing after its block, so its cache is the exact prefix cache: "
+          + "use cache = prefix (or none)";
+    }
+    return null;
+  }
+
   /** A short stable label, e.g. {@code freedave(k=8,block=32,gen=128)}. */
   public String label() {
     StringBuilder b = new StringBuilder(method.label).append('(');

@@ -169,7 +169,7 @@ public final class DecodeScheduler {
         List<Canvas> p = wanted.get(i);
         try {
           if (forward.filled()[at] != null) {
-            d.cacheFilled(forward.filled()[at]); // a fill forward carries the row's state alone
+            d.cacheFilled(forward.filled()[at]); // frozen or grown by this forward
           }
           List<Prediction> predictions = forward.predictions().subList(at, at + p.size());
           if (predictions.stream().allMatch(x -> x == null || x.finite())) {

@@ -29,7 +29,7 @@ abstract class RowDecoder {
     this.spec = spec;
     this.schedule = config.blockSchedule();
     this.stats = new DecodeStats.Builder(maxAdvance);
-    this.state = new Canvas(request.prompt(), config, spec.maskTokenId());
+    this.state = new Canvas(request.prompt(), config, spec.maskTokenId(), spec.blockCausal());
   }
 
   /**
@@ -60,7 +60,15 @@ abstract class RowDecoder {
       return "draft_steps " + c.draftSteps() + " exceeds the " + maxSequencesPerForward
           + " sequences per forward; a row's drafts are verified in one forward";
     }
-    long total = (long) r.prompt().length + c.genLength();
+    if (spec.blockCausal()) {
+      String problem = c.blockCausalProblem();
+      if (problem != null) {
+        return problem;
+      }
+    }
+    // a block-causal model decodes on to the block boundary after prompt + gen_length
+    int lead = spec.blockCausal() ? r.prompt().length % c.blockLength() : 0;
+    long total = (long) r.prompt().length + c.genLength() + (lead == 0 ? 0 : c.blockLength() - lead);
     if (total > spec.maxSequenceLength()) {
       return "prompt of " + r.prompt().length + " tokens + gen_length " + r.config().genLength() + " = " + total
           + " exceeds the model's context of " + spec.maxSequenceLength();
@@ -86,7 +94,7 @@ abstract class RowDecoder {
   final long recordForward(List<Sequence> sequences) {
     long positions = 0;
     for (Sequence s : sequences) {
-      positions += s.cache() != null ? s.cache().queryLength() : s.tokens().length;
+      positions += s.cache() != null ? s.queryEnd() - s.queryStart() : s.length();
     }
     stats.forward(positions);
     lastPositions = positions / Math.max(1, sequences.size());
@@ -107,14 +115,39 @@ abstract class RowDecoder {
   }
 
   /**
-   * The forward {@code c} needs: with a cache policy, a full forward that refills the row's cache
-   * at a block start, else a cached forward against the cache of its block.
+   * The forward {@code c} needs. With a cache policy: a full forward that freezes the row's cache at
+   * a block start (LLaDA, Dream: afresh for every block), else a cached forward against it. A
+   * block-causal row's cache grows instead: its first forward freezes the prefix before the first
+   * block; every later one reads the cache, and the first forward of a block also recomputes the
+   * block just finished and appends that block's keys and values (so the commit costs no forward of
+   * its own). Without a policy, a block-causal full forward feeds the tokens up to the block's end.
    */
   final Sequence sequence(Canvas c) {
     int block = c.currentBlock();
+    int windowStart = c.blockStart(block);
+    int windowLength = c.blockEnd(block) - windowStart;
+    int windowAbs = c.promptLength + windowStart - spec.predictionOffset();
+    if (spec.blockCausal()) {
+      int start = c.absoluteBlockStart(block);
+      int end = c.absoluteBlockStart(block + 1);
+      if (config.cache() == CacheMode.NONE || cache == null) {
+        return new Sequence(c.tokens, end, c.promptLength, windowStart, windowLength, request.seed(),
+            c.decodedCount(), config.temperature(), null, config.cache(), start, end, c.blockLength, start);
+      }
+      return new Sequence(c.tokens, end, c.promptLength, windowStart, windowLength, request.seed(), c.decodedCount(),
+          config.temperature(), cache, config.cache(), cache.visibleEnd(), end, c.blockLength, start);
+    }
     boolean cached = config.cache() != CacheMode.NONE && cache != null && cacheBlock == block;
-    return new Sequence(c.tokens, c.promptLength, c.blockStart(block), c.blockLength, request.seed(),
-        c.decodedCount(), config.temperature(), cached ? cache : null, config.cache());
+    if (cached) {
+      return new Sequence(c.tokens, c.tokens.length, c.promptLength, windowStart, windowLength, request.seed(),
+          c.decodedCount(), config.temperature(), cache, config.cache(), cache.queryStart(), cache.queryEnd(), 0,
+          cache.queryStart());
+    }
+    // a cached forward recomputes from the first position whose logits it needs: the dual cache the
+    // window, the prefix cache everything after it too
+    int queryEnd = config.cache() == CacheMode.DUAL ? c.promptLength + windowStart + windowLength : c.tokens.length;
+    return new Sequence(c.tokens, c.tokens.length, c.promptLength, windowStart, windowLength, request.seed(),
+        c.decodedCount(), config.temperature(), null, config.cache(), windowAbs, queryEnd, 0, windowAbs);
   }
 
   /** Takes the cache a fill forward froze for the current block of {@link #state}. */
@@ -139,15 +172,24 @@ abstract class RowDecoder {
     releaseCache();
     int blocksDecoded = state.currentBlock();
     int decoded = state.decodedCount();
-    if (blocksDecoded < config.numBlocks()) {
+    if (blocksDecoded < state.numBlocks()) {
       state.fillMasked(spec.endTokenIds().get(0));
     }
     int[] gen = state.generated();
     boolean ended = Arrays.stream(gen).anyMatch(spec::isEnd);
     result = new DecodeResult(request.id(), config, request.prompt().length, gen,
         ended ? DecodeResult.FinishReason.EOS : DecodeResult.FinishReason.LENGTH, null,
-        stats.build(blocksDecoded * config.stepsPerBlock(), decoded));
+        stats.build(staticSteps(blocksDecoded), decoded));
     return true;
+  }
+
+  /** The forwards static decoding takes for the first {@code blocks} blocks (a leading block has fewer steps). */
+  private int staticSteps(int blocks) {
+    int n = 0;
+    for (int b = 0; b < blocks; b++) {
+      n += schedule.length - Selection.stepIndex(state.givenInBlock(b), schedule);
+    }
+    return n;
   }
 
   final void fail(String error) {

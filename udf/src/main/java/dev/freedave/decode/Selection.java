@@ -14,7 +14,7 @@ final class Selection {
   /** Masked positions of {@code block} in canonical order under {@code p}. */
   static int[] canonical(Canvas s, Prediction p, int block) {
     List<Integer> cands = new ArrayList<>();
-    for (int pos = s.blockStart(block); pos < s.blockStart(block + 1); pos++) {
+    for (int pos = s.blockStart(block); pos < s.blockEnd(block); pos++) {
       if (s.masked(pos)) {
         cands.add(pos);
       }
@@ -52,7 +52,11 @@ final class Selection {
 
   /** Index in the block schedule of the next static step of {@code s}. */
   static int stepIndex(Canvas s, int[] schedule) {
-    int done = s.blockLength - s.maskedInBlock(s.currentBlock());
+    return stepIndex(s.blockLength - s.maskedInBlock(s.currentBlock()), schedule);
+  }
+
+  /** Index in the block schedule of the step after {@code done} positions of a block hold tokens. */
+  static int stepIndex(int done, int[] schedule) {
     int i = 0;
     for (int sum = 0; sum < done; i++) {
       sum += schedule[i];

@@ -33,6 +33,14 @@ public interface DiffusionLM extends AutoCloseable {
     return logits(ids, keyMask, positions, null);
   }
 
+  /**
+   * {@link #logits} with block-causal attention (a {@link ModelSpec#blockCausal} model): position p
+   * attends to position q only if {@code q / block <= p / block}; positions 0..L-1 in every row.
+   */
+  default NDArray logitsBlockCausal(NDArray ids, NDArray keyMask, NDArray outputIndex, int block) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " has no block-causal attention");
+  }
+
   /** Whether {@link #logitsFillingCache} and {@link #logitsWithCache} work. */
   default boolean supportsCache() {
     return false;
@@ -43,9 +51,11 @@ public interface DiffusionLM extends AutoCloseable {
    * its query window [queryStart, queryEnd) into a {@link BlockCache} appended to {@code out}.
    *
    * @param lengths real length of each row
+   * @param block > 0: block-causal attention, and the cache holds the positions before queryStart
+   *     (the finished blocks); 0: bidirectional
    */
   default NDArray logitsFillingCache(NDArray ids, NDArray keyMask, NDArray outputIndex, int[] lengths,
-      int[] queryStart, int[] queryEnd, CacheMode mode, List<BlockCache> out) {
+      int[] queryStart, int[] queryEnd, CacheMode mode, int block, List<BlockCache> out) {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no KV cache");
   }
 
@@ -59,10 +69,16 @@ public interface DiffusionLM extends AutoCloseable {
    * @param positions int64 [R, T] rotary positions (queryStart + offset in the window)
    * @param drafts int64 [R, T] the draft each query position belongs to; -1 = padding
    * @param outputIndex int64 [R, W] positions in T whose logits are wanted
+   * @param block > 0: block-causal, a fresh key is visible to a query of its own block or a later one;
+   *     0: a draft's fresh keys are all visible to it
+   * @param commitTo per row, a block-causal row whose queries begin with a finished block names the
+   *     block's end here: the block's fresh keys and values are appended to a copy of its cache, put
+   *     in {@code grown}; a row with nothing to append names its cache's visible end (null: none do)
+   * @param grown receives, per row, the cache grown by this forward, or null
    * @return float32 logits [R, W, V]
    */
   default NDArray logitsWithCache(List<BlockCache> caches, NDArray ids, NDArray positions, NDArray drafts,
-      NDArray outputIndex) {
+      NDArray outputIndex, int block, int[] commitTo, BlockCache[] grown) {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no KV cache");
   }
 

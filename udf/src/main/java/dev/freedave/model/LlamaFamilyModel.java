@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -11,8 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The Llama-style block family of LLaDA and Dream with fully bidirectional attention: one class for
- * both, the config decides GQA, q/k/v bias and tying. The layers run in the scripted
+ * The Llama-style block family of LLaDA, Dream and SDAR: one class for all, the config decides GQA,
+ * q/k/v bias, q/k norms, tying and whether attention is bidirectional or block-causal. The layers run in the scripted
  * {@link TransformerCore}, one call per forward; this class turns the decoders' requests into that
  * call's inputs (positions, masks, the cache layout), all built on the host so a forward never waits
  * for the device.
@@ -109,7 +110,21 @@ public final class LlamaFamilyModel implements DiffusionLM {
       NDArray pos = positions != null ? positions : rowPositions(scope, b, len);
       int maxPos = positions != null ? (int) positions.max().getLong() + 1 : len;
       NDArray index = outputIndex != null ? outputIndex : rowPositions(scope, b, len);
-      NDArray logits = core.full(ids, pos, keyMask, index, rope.upTo(maxPos), weights.list());
+      NDArray logits = core.full(ids, pos, keyMask, 0, index, rope.upTo(maxPos), weights.list());
+      logits.attach(m);
+      return logits;
+    }
+  }
+
+  @Override
+  public NDArray logitsBlockCausal(NDArray ids, NDArray keyMask, NDArray outputIndex, int block) {
+    int b = (int) ids.getShape().get(0);
+    int len = (int) ids.getShape().get(1);
+    NDManager m = ids.getManager();
+    try (NDManager scope = m.newSubManager()) {
+      NDArray index = outputIndex != null ? outputIndex : rowPositions(scope, b, len);
+      NDArray logits = core.full(ids, rowPositions(scope, b, len), keyMask, block, index, rope.upTo(len),
+          weights.list());
       logits.attach(m);
       return logits;
     }
@@ -134,20 +149,21 @@ public final class LlamaFamilyModel implements DiffusionLM {
 
   @Override
   public NDArray logitsFillingCache(NDArray ids, NDArray keyMask, NDArray outputIndex, int[] lengths,
-      int[] queryStart, int[] queryEnd, CacheMode mode, List<BlockCache> out) {
+      int[] queryStart, int[] queryEnd, CacheMode mode, int block, List<BlockCache> out) {
     int b = (int) ids.getShape().get(0);
     int len = (int) ids.getShape().get(1);
     NDManager m = ids.getManager();
     List<BlockCache> caches = new ArrayList<>();
     try (NDManager scope = m.newSubManager()) {
-      NDList result = core.fill(ids, rowPositions(scope, b, len), keyMask, outputIndex, rope.upTo(len),
+      NDList result = core.fill(ids, rowPositions(scope, b, len), keyMask, block, outputIndex, rope.upTo(len),
           weights.list());
       NDArray keys = result.get(1); // [B, layers, Hkv, L, hd]
       NDArray values = result.get(2);
       for (int i = 0; i < b; i++) {
         // every row keeps the fill's whole (padded) length, so rows of one length stack in one copy;
-        // prefix: the positions before the query window are visible; dual: the row but the window
-        int visibleEnd = mode == CacheMode.PREFIX ? queryStart[i] : lengths[i];
+        // prefix (and every block-causal cache): the positions before the query window are visible;
+        // dual: the row but the window
+        int visibleEnd = mode == CacheMode.PREFIX || block > 0 ? queryStart[i] : lengths[i];
         NDManager own = manager.newSubManager();
         NDArray k = keys.get(i);
         NDArray v = values.get(i);
@@ -168,13 +184,18 @@ public final class LlamaFamilyModel implements DiffusionLM {
 
   @Override
   public NDArray logitsWithCache(List<BlockCache> caches, NDArray ids, NDArray positions, NDArray drafts,
-      NDArray outputIndex) {
+      NDArray outputIndex, int block, int[] commitTo, BlockCache[] grown) {
     int r = caches.size();
+    int t = (int) ids.getShape().get(1);
     int frozen = 0;
     int maxPos = 0;
-    for (BlockCache c : caches) {
+    boolean commit = false;
+    for (int i = 0; i < r; i++) {
+      BlockCache c = caches.get(i);
       frozen = Math.max(frozen, c.frozenLength());
-      maxPos = Math.max(maxPos, c.queryEnd());
+      // a block-causal row's queries start at its cache's end: the host knows the largest position
+      maxPos = Math.max(maxPos, block > 0 ? c.visibleEnd() + t : c.queryEnd());
+      commit |= commitTo != null && commitTo[i] > c.visibleEnd();
     }
     boolean[] keep = new boolean[r * frozen];
     for (int i = 0; i < r; i++) {
@@ -184,10 +205,39 @@ public final class LlamaFamilyModel implements DiffusionLM {
     }
     NDManager m = ids.getManager();
     try (NDManager scope = m.newSubManager()) {
-      NDArray logits = core.cached(ids, positions, drafts, scope.create(keep, new Shape(r, frozen)), caches,
-          outputIndex, rope.upTo(maxPos), weights.list());
+      NDList out = core.cached(ids, positions, drafts, scope.create(keep, new Shape(r, frozen)), block, caches,
+          outputIndex, rope.upTo(maxPos), weights.list(), commit);
+      if (commit) {
+        for (int i = 0; i < r; i++) {
+          if (commitTo[i] > caches.get(i).visibleEnd()) {
+            grown[i] = appended(caches.get(i), out.get(1).get(i), out.get(2).get(i), commitTo[i]);
+          }
+        }
+      }
+      NDArray logits = out.get(0);
       logits.attach(m);
       return logits;
+    }
+  }
+
+  /**
+   * A new cache holding {@code c}'s visible keys/values and then the first {@code to - visibleEnd}
+   * fresh ones of a forward whose queries began at its visible end, [layers, Hkv, n, hd] each.
+   */
+  private BlockCache appended(BlockCache c, NDArray freshK, NDArray freshV, int to) {
+    int n = to - c.visibleEnd();
+    NDManager own = manager.newSubManager();
+    try {
+      NDIndex kept = new NDIndex(":, :, :{}", c.visibleEnd());
+      NDIndex added = new NDIndex(":, :, :{}", n);
+      NDArray k = c.keys().get(kept).concat(freshK.get(added), 2);
+      NDArray v = c.values().get(kept).concat(freshV.get(added), 2);
+      k.attach(own);
+      v.attach(own);
+      return new BlockCache(own, k, v, to, to, to, to, to, to);
+    } catch (RuntimeException e) {
+      own.close();
+      throw e;
     }
   }
 

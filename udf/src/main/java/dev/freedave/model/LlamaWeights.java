@@ -18,11 +18,15 @@ import java.util.Map;
 /**
  * A model's weights on the device in the layout the transformer core reads:
  * {@code [embedding, final norm, head]} then per layer {@code [attn norm, qkv, qkv bias, o, ffn
- * norm, gate|up, down]}; q/k/v and gate/up fused so each is one matmul, norms in float32, the rest
- * in the compute dtype. A model without q/k/v bias holds an empty tensor in its slot.
+ * norm, gate|up, down]} and, for a family with q/k norms, {@code [q norm, k norm]}; q/k/v and gate/up
+ * fused so each is one matmul, norms in float32, the rest in the compute dtype. A model without q/k/v
+ * bias holds an empty tensor in its slot.
  */
 final class LlamaWeights {
-  static final int PER_LAYER = 7;
+  /** Tensors per layer of a config's family: 7, and the two q/k norms where it has them. */
+  static int perLayer(ModelConfig c) {
+    return c.family().qkNorm ? 9 : 7;
+  }
 
   private final ModelConfig config;
   private final List<NDArray> tensors;
@@ -53,6 +57,10 @@ final class LlamaWeights {
       t.add(ckpt.load(m, n.layer(i, WeightNames.Part.FFN_NORM), DataType.FLOAT32));
       t.add(fused(ckpt, m, dtype, n.layer(i, WeightNames.Part.GATE), n.layer(i, WeightNames.Part.UP)));
       t.add(ckpt.load(m, n.layer(i, WeightNames.Part.DOWN), dtype));
+      if (c.family().qkNorm) {
+        t.add(ckpt.load(m, n.layer(i, WeightNames.Part.Q_NORM), DataType.FLOAT32));
+        t.add(ckpt.load(m, n.layer(i, WeightNames.Part.K_NORM), DataType.FLOAT32));
+      }
     }
     return new LlamaWeights(c, t);
   }
@@ -77,6 +85,10 @@ final class LlamaWeights {
       t.add(m.ones(new Shape(d)));
       t.add(normal(m, dtype, 2L * c.intermediateSize(), d));
       t.add(normal(m, dtype, d, c.intermediateSize()));
+      if (c.family().qkNorm) {
+        t.add(m.ones(new Shape(c.headDim())));
+        t.add(m.ones(new Shape(c.headDim())));
+      }
     }
     return new LlamaWeights(c, t);
   }
@@ -117,7 +129,7 @@ final class LlamaWeights {
     List<NDArray> p = new ArrayList<>();
     for (int i = 0; i < tensors.size(); i++) {
       NDArray t = tensors.get(i);
-      boolean emptyBias = i >= 3 && (i - 3) % PER_LAYER == 2 && !config.qkvBias();
+      boolean emptyBias = i >= 3 && (i - 3) % perLayer(config) == 2 && !config.qkvBias();
       if (!emptyBias && p.stream().noneMatch(x -> x == t)) {
         p.add(t);
       }
@@ -133,7 +145,7 @@ final class LlamaWeights {
     Map<String, SafetensorsWriter.Tensor> out = new LinkedHashMap<>();
     put(out, n.embedding(), tensors.get(0));
     for (int i = 0; i < config.numLayers(); i++) {
-      int b = 3 + PER_LAYER * i;
+      int b = 3 + perLayer(config) * i;
       put(out, n.layer(i, WeightNames.Part.ATTN_NORM), tensors.get(b));
       NDList qkv = tensors.get(b + 1).split(new long[] {q, q + kv}, 0);
       put(out, n.layer(i, WeightNames.Part.Q), qkv.get(0));
@@ -151,6 +163,10 @@ final class LlamaWeights {
       put(out, n.layer(i, WeightNames.Part.GATE), gu.get(0));
       put(out, n.layer(i, WeightNames.Part.UP), gu.get(1));
       put(out, n.layer(i, WeightNames.Part.DOWN), tensors.get(b + 6));
+      if (config.family().qkNorm) {
+        put(out, n.layer(i, WeightNames.Part.Q_NORM), tensors.get(b + 7));
+        put(out, n.layer(i, WeightNames.Part.K_NORM), tensors.get(b + 8));
+      }
     }
     put(out, n.finalNorm(), tensors.get(1));
     if (!config.tiedEmbeddings()) {

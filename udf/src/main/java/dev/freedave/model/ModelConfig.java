@@ -41,6 +41,12 @@ public record ModelConfig(
     require(headDim % 2 == 0, "head_dim %d must be even for rotary embeddings", headDim);
   }
 
+  /** This config with another mask id (one the tokenizer files name, where config.json has none). */
+  public ModelConfig withMaskTokenId(int id) {
+    return new ModelConfig(family, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize,
+        rmsNormEps, ropeTheta, qkvBias, tiedEmbeddings, maxSequenceLength, id, eosTokenIds);
+  }
+
   public int predictionOffset() {
     return family.predictionOffset;
   }
@@ -60,7 +66,7 @@ public record ModelConfig(
     if (eos.isEmpty() && defaults) {
       eos = family.defaultEosIds;
     }
-    return family == ModelFamily.LLADA ? parseLlada(k, mask, eos) : parseQwen2(k, mask, eos);
+    return family == ModelFamily.LLADA ? parseLlada(k, mask, eos) : parseQwen(k, mask, eos, family);
   }
 
   private static ModelConfig parseLlada(Keys k, int mask, List<Integer> eos) {
@@ -83,7 +89,8 @@ public record ModelConfig(
         k.integer("max_sequence_length", ModelFamily.LLADA.defaultMaxSequenceLength), mask, eos);
   }
 
-  private static ModelConfig parseQwen2(Keys k, int mask, List<Integer> eos) {
+  /** Dream's Qwen2 keys, or SDAR's Qwen3 ones (q/k/v bias only if attention_bias says so; head_dim defaults to 128). */
+  private static ModelConfig parseQwen(Keys k, int mask, List<Integer> eos, ModelFamily family) {
     String act = k.string("hidden_act", "silu");
     require(act.equals("silu"), "%s: hidden_act %s is not supported (silu only)", k.source, act);
     require(!k.bool("use_sliding_window", false), "%s: sliding-window attention is not supported", k.source);
@@ -96,10 +103,12 @@ public record ModelConfig(
     // transformers 5 moved rope_theta into rope_parameters; older files keep it at the top level
     double theta = k.has("rope_theta") ? k.number("rope_theta", 0)
         : new Keys(k.object("rope_parameters"), k.source + " rope_parameters").number("rope_theta", 10000);
-    return new ModelConfig(ModelFamily.DREAM, k.required("vocab_size"), d, k.required("num_hidden_layers"), heads,
-        k.integer("num_key_value_heads", heads), k.integer("head_dim", d / heads), k.required("intermediate_size"),
-        k.number("rms_norm_eps", 1e-6), theta, true, k.bool("tie_word_embeddings", false),
-        k.integer("max_position_embeddings", ModelFamily.DREAM.defaultMaxSequenceLength), mask, eos);
+    boolean sdar = family == ModelFamily.SDAR;
+    return new ModelConfig(family, k.required("vocab_size"), d, k.required("num_hidden_layers"), heads,
+        k.integer("num_key_value_heads", heads), k.integer("head_dim", sdar ? 128 : d / heads),
+        k.required("intermediate_size"), k.number("rms_norm_eps", 1e-6), theta,
+        sdar ? k.bool("attention_bias", false) : true, k.bool("tie_word_embeddings", false),
+        k.integer("max_position_embeddings", family.defaultMaxSequenceLength), mask, eos);
   }
 
   /** This config as a config.json in its family's keys, as the released checkpoints write it. */
@@ -120,7 +129,11 @@ public record ModelConfig(
       o.addProperty("embedding_size", vocabSize);
       o.addProperty("max_sequence_length", maxSequenceLength);
     } else {
-      o.addProperty("model_type", "Dream");
+      o.addProperty("model_type", family == ModelFamily.SDAR ? "sdar" : "Dream");
+      if (family == ModelFamily.SDAR) {
+        o.add("architectures", com.google.gson.JsonParser.parseString("[\"SDARForCausalLM\"]"));
+        o.addProperty("attention_bias", qkvBias);
+      }
       o.addProperty("hidden_size", hiddenSize);
       o.addProperty("num_hidden_layers", numLayers);
       o.addProperty("num_attention_heads", numHeads);
@@ -134,7 +147,9 @@ public record ModelConfig(
     o.addProperty("vocab_size", vocabSize);
     o.addProperty("rms_norm_eps", rmsNormEps);
     o.addProperty("rope_theta", ropeTheta);
-    o.addProperty("mask_token_id", maskTokenId);
+    if (family != ModelFamily.SDAR) { // SDAR's config names no mask id: its tokenizer files do
+      o.addProperty("mask_token_id", maskTokenId);
+    }
     if (!eosTokenIds.isEmpty()) {
       o.addProperty("eos_token_id", eosTokenIds.get(0));
       o.addProperty("pad_token_id", eosTokenIds.get(0));

@@ -5,15 +5,24 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The two diffusion-LM families this project reads (docs/checkpoints.md): what tells them apart in a
- * folder, where their tensors live, and the special ids their released checkpoints use when a file
- * leaves them out. Everything family-specific is here and nowhere else.
+ * The diffusion-LM families this project reads (docs/checkpoints.md): what tells them apart in a
+ * folder, where their tensors live, how they attend, and the special ids their released checkpoints
+ * use when a file leaves them out. Everything family-specific is here and nowhere else.
  */
 public enum ModelFamily {
   /** LLaDA (GSAI-ML): OLMo-style config keys, {@code model.transformer.*} tensors, position p read from logits p. */
-  LLADA("llada", List.of("llada"), 126336, List.of(126081), 0, 4096, "<|mdm_mask|>", "<|eot_id|>", false),
+  LLADA("llada", List.of("llada"), 126336, List.of(126081), 0, 4096, "<|mdm_mask|>", "<|eot_id|>", false, false,
+      false),
   /** Dream (Qwen2 body): Qwen2 config keys, {@code model.*} tensors, position p read from logits p - 1. */
-  DREAM("dream", List.of("dream", "qwen2"), 151666, List.of(151643), 1, 2048, "<|mask|>", "<|im_end|>", true);
+  DREAM("dream", List.of("dream", "qwen2"), 151666, List.of(151643), 1, 2048, "<|mask|>", "<|im_end|>", true, false,
+      false),
+  /**
+   * SDAR and its fine-tune TraDo (block diffusion, Qwen3 body): Qwen3 config keys and {@code model.*}
+   * tensors with a per-head RMSNorm on q and k, position p read from logits p, attention
+   * bidirectional inside a block and causal across blocks. The config names no mask id: the
+   * tokenizer files do ({@code mask_token}); 151669 is the id their authors' decoders default to.
+   */
+  SDAR("sdar", List.of("sdar"), 151669, List.of(151643), 0, 32768, "<|MASK|>", "<|im_end|>", true, true, true);
 
   /** The {@code model_type} a config.json of this family carries (compared without case). */
   public final String modelType;
@@ -33,10 +42,17 @@ public enum ModelFamily {
    * activations grow past float16's range, LLaDA's are run in the weights' dtype as its reference does.
    */
   public final boolean residualFp32;
+  /** Whether each attention head's q and k pass through their own RMSNorm (Qwen3) before RoPE. */
+  public final boolean qkNorm;
+  /**
+   * Whether attention is block-causal: a position sees its own block of the decoder's block length
+   * and the blocks before it, so the keys and values of finished blocks never change.
+   */
+  public final boolean blockCausal;
 
   ModelFamily(String modelType, List<String> aliases, int defaultMaskId, List<Integer> defaultEosIds,
       int predictionOffset, int defaultMaxSequenceLength, String maskTokenName, String endOfTurnToken,
-      boolean residualFp32) {
+      boolean residualFp32, boolean qkNorm, boolean blockCausal) {
     this.modelType = modelType;
     this.aliases = aliases;
     this.defaultMaskId = defaultMaskId;
@@ -46,6 +62,8 @@ public enum ModelFamily {
     this.maskTokenName = maskTokenName;
     this.endOfTurnToken = endOfTurnToken;
     this.residualFp32 = residualFp32;
+    this.qkNorm = qkNorm;
+    this.blockCausal = blockCausal;
   }
 
   /** The family of a {@code model_type}, or empty when it is none of ours. */
@@ -66,12 +84,12 @@ public enum ModelFamily {
    */
   public static ModelFamily parse(String type, String source) {
     return ofModelType(type).orElseThrow(() -> new ModelLoadException(
-        "unknown model_type '" + type + "' in " + source + " (supported: llada, Dream, qwen2)"));
+        "unknown model_type '" + type + "' in " + source + " (supported: llada, Dream, qwen2, sdar)"));
   }
 
   /**
    * Whether a file of this {@code model_type} may rely on the family's default ids: a released
-   * LLaDA or Dream checkpoint may, a plain Qwen2 body (an autoregressive model) has no mask token.
+   * LLaDA, Dream or SDAR checkpoint may, a plain Qwen2 body (an autoregressive model) has no mask token.
    */
   public boolean defaultsApplyTo(String type) {
     return modelType.equalsIgnoreCase(type);
@@ -85,6 +103,6 @@ public enum ModelFamily {
   /** A family named by a flag: its model_type or an alias, without case. */
   public static ModelFamily fromLabel(String s) {
     return ofModelType(s.trim()).orElseThrow(
-        () -> new IllegalArgumentException("unknown model family '" + s + "' (llada, dream)"));
+        () -> new IllegalArgumentException("unknown model family '" + s + "' (llada, dream, sdar)"));
   }
 }

@@ -52,10 +52,30 @@ public final class ModelFolder {
       TorchScriptModel.Export export = TorchScriptModel.Export.read(dir);
       return new ModelFolder(dir, null, export, tokenizer, export.spec().withAddedTokens(added, export.family()));
     }
-    ModelConfig config = ModelConfig.parse(readObject(dir.resolve("config.json")), dir.resolve("config.json").toString());
+    Path configFile = dir.resolve("config.json");
+    JsonObject json = readObject(configFile);
+    ModelConfig config = ModelConfig.parse(json, configFile.toString());
+    // a config without a mask id (SDAR's) leaves it to the tokenizer files' mask_token, as its authors' code reads it
+    Map<String, String> named = TextCodec.namedSpecialTokens(dir);
+    String maskName = named.get("mask_token");
+    if (maskName != null && !json.has("mask_token_id")) {
+      config = config.withMaskTokenId(addedId(added, maskName, "mask_token", dir));
+    }
     ModelSpec spec = config.maskTokenId() < 0 ? null
         : ModelSpec.of(config).withAddedTokens(added, config.family());
+    if (spec != null && named.containsKey("eos_token") && added.containsKey(named.get("eos_token"))) {
+      spec = spec.withEndToken(added.get(named.get("eos_token")));
+    }
     return new ModelFolder(dir, config, null, tokenizer, spec);
+  }
+
+  private static int addedId(Map<String, Integer> added, String content, String role, Path dir) {
+    Integer id = added.get(content);
+    if (id == null) {
+      throw new ModelLoadException("the tokenizer files of " + dir + " name " + role + " '" + content
+          + "', which tokenizer.json does not hold as an added token");
+    }
+    return id;
   }
 
   static JsonObject readObject(Path file) throws IOException {

@@ -12,9 +12,11 @@ import java.util.Set;
  * @param endTokenIds ids that end an answer (EOS, end-of-turn); empty disables early exit
  * @param predictionOffset 0: position p is predicted by logits[p]; 1 (Dream): by logits[p-1]
  * @param maxSequenceLength prompt + generation must fit in this many positions
+ * @param blockCausal attention is causal across blocks of the decoder's block length, bidirectional
+ *     inside one (SDAR): blocks then sit at absolute positions, and a finished block's cache is exact
  */
 public record ModelSpec(int vocabSize, int maskTokenId, List<Integer> endTokenIds, int predictionOffset,
-    int maxSequenceLength) {
+    int maxSequenceLength, boolean blockCausal) {
 
   public ModelSpec {
     endTokenIds = List.copyOf(endTokenIds);
@@ -27,8 +29,15 @@ public record ModelSpec(int vocabSize, int maskTokenId, List<Integer> endTokenId
     }
   }
 
+  /** A fully bidirectional model's spec. */
+  public ModelSpec(int vocabSize, int maskTokenId, List<Integer> endTokenIds, int predictionOffset,
+      int maxSequenceLength) {
+    this(vocabSize, maskTokenId, endTokenIds, predictionOffset, maxSequenceLength, false);
+  }
+
   public static ModelSpec of(ModelConfig c) {
-    return new ModelSpec(c.vocabSize(), c.maskTokenId(), c.eosTokenIds(), c.predictionOffset(), c.maxSequenceLength());
+    return new ModelSpec(c.vocabSize(), c.maskTokenId(), c.eosTokenIds(), c.predictionOffset(), c.maxSequenceLength(),
+        c.family().blockCausal);
   }
 
   /**
@@ -49,7 +58,14 @@ public record ModelSpec(int vocabSize, int maskTokenId, List<Integer> endTokenId
     if (endOfTurn != null) {
       ends.add(endOfTurn);
     }
-    return new ModelSpec(vocabSize, maskTokenId, List.copyOf(ends), predictionOffset, maxSequenceLength);
+    return new ModelSpec(vocabSize, maskTokenId, List.copyOf(ends), predictionOffset, maxSequenceLength, blockCausal);
+  }
+
+  /** These ids with one more end token (the tokenizer files' eos_token). */
+  public ModelSpec withEndToken(int id) {
+    Set<Integer> ends = new LinkedHashSet<>(endTokenIds);
+    ends.add(id);
+    return new ModelSpec(vocabSize, maskTokenId, List.copyOf(ends), predictionOffset, maxSequenceLength, blockCausal);
   }
 
   public boolean isEnd(int token) {

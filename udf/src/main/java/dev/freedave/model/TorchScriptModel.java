@@ -50,8 +50,9 @@ public final class TorchScriptModel implements DiffusionLM {
       Path file = dir.resolve(SPEC_FILE);
       ModelConfig.Keys k = new ModelConfig.Keys(ModelFolder.readObject(file), file.toString());
       String type = k.string("model_type", "");
-      ModelFamily f = ModelFamily.ofModelType(type).orElseThrow(() -> new ModelLoadException(
-          file + ": model_type must be llada or Dream, got '" + type + "'"));
+      ModelFamily f = ModelFamily.ofModelType(type).filter(x -> !x.blockCausal).orElseThrow(() -> new ModelLoadException(
+          file + ": model_type must be llada or Dream, got '" + type + "' (a block-causal model is read from its "
+          + "checkpoint folder, not an export)"));
       if (!k.has("vocab_size")) {
         throw new ModelLoadException(file + ": missing vocab_size");
       }

@@ -55,6 +55,8 @@ final class TransformerCore implements AutoCloseable {
     attributes.put("layers", c.numLayers());
     attributes.put("qkv_bias", c.qkvBias());
     attributes.put("residual_fp32", c.family().residualFp32);
+    attributes.put("qk_norm", c.family().qkNorm);
+    attributes.put("per_layer", LlamaWeights.perLayer(c));
     attributes.put("eps", c.rmsNormEps());
     byte[] archive = TorchScriptArchive.of("freedave", "TransformerCore", source(), attributes);
     Path dir = Files.createTempDirectory("freedave-core");
@@ -85,29 +87,33 @@ final class TransformerCore implements AutoCloseable {
     }
   }
 
-  /** Logits [B, W, V] of a bidirectional forward; {@code keep} null = no padding. */
-  NDArray full(NDArray ids, NDArray pos, NDArray keep, NDArray outIndex, RopeTable.Tables rope, IValue weights) {
+  /**
+   * Logits [B, W, V] of a forward over whole rows; {@code keep} null = no padding; {@code block} > 0
+   * = block-causal attention over the positions {@code pos}, 0 = bidirectional.
+   */
+  NDArray full(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
+      IValue weights) {
     try (Args a = new Args()) {
       return tensor(run("full", a.of(ids), a.of(pos), a.of(keep != null ? keep : ids), a.of(keep != null),
-          a.of(outIndex), rope.cos(), rope.sin(), weights), ids.getManager());
+          a.of(block), a.of(outIndex), rope.cos(), rope.sin(), weights), ids.getManager());
     }
   }
 
   /** {@link #full} plus every layer's rotated keys and values, [B, layers, Hkv, T, hd] each. */
-  NDList fill(NDArray ids, NDArray pos, NDArray keep, NDArray outIndex, RopeTable.Tables rope, IValue weights) {
+  NDList fill(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
+      IValue weights) {
     try (Args a = new Args(); IValue out = run("fill", a.of(ids), a.of(pos), a.of(keep != null ? keep : ids),
-        a.of(keep != null), a.of(outIndex), rope.cos(), rope.sin(), weights)) {
-      NDList list = new NDList();
-      for (IValue part : out.toIValueTuple()) {
-        list.add(tensor(part, ids.getManager()));
-      }
-      return list;
+        a.of(keep != null), a.of(block), a.of(outIndex), rope.cos(), rope.sin(), weights)) {
+      return tensors(out, ids.getManager());
     }
   }
 
-  /** Logits [R, W, V] of R rows' draft windows against their frozen caches (see the source for the layout). */
-  NDArray cached(NDArray ids, NDArray pos, NDArray drafts, NDArray keyKeep, List<BlockCache> caches,
-      NDArray outIndex, RopeTable.Tables rope, IValue weights) {
+  /**
+   * Logits [R, W, V] of R rows' draft windows against their frozen caches (see the source for the
+   * layout); with {@code freshKv} also the fresh keys and values, [R, layers, Hkv, T, hd] each.
+   */
+  NDList cached(NDArray ids, NDArray pos, NDArray drafts, NDArray keyKeep, int block, List<BlockCache> caches,
+      NDArray outIndex, RopeTable.Tables rope, IValue weights, boolean freshKv) {
     PtNDArray[] keys = new PtNDArray[caches.size()];
     PtNDArray[] values = new PtNDArray[caches.size()];
     for (int i = 0; i < keys.length; i++) {
@@ -115,9 +121,24 @@ final class TransformerCore implements AutoCloseable {
       values[i] = (PtNDArray) caches.get(i).values();
     }
     try (Args a = new Args()) {
-      return tensor(run("cached", a.of(ids), a.of(pos), a.of(drafts), a.of(keyKeep), a.keep(IValue.listFrom(keys)),
-          a.keep(IValue.listFrom(values)), a.of(outIndex), rope.cos(), rope.sin(), weights), ids.getManager());
+      IValue out = run(freshKv ? "cached_kv" : "cached", a.of(ids), a.of(pos), a.of(drafts), a.of(keyKeep),
+          a.of(block), a.keep(IValue.listFrom(keys)), a.keep(IValue.listFrom(values)), a.of(outIndex), rope.cos(),
+          rope.sin(), weights);
+      if (!freshKv) {
+        return new NDList(tensor(out, ids.getManager()));
+      }
+      try (out) {
+        return tensors(out, ids.getManager());
+      }
     }
+  }
+
+  private static NDList tensors(IValue tuple, NDManager manager) {
+    NDList list = new NDList();
+    for (IValue part : tuple.toIValueTuple()) {
+      list.add(tensor(part, manager));
+    }
+    return list;
   }
 
   /**
@@ -161,6 +182,10 @@ final class TransformerCore implements AutoCloseable {
 
     IValue of(boolean b) {
       return keep(IValue.from(b));
+    }
+
+    IValue of(int i) {
+      return keep(IValue.from((long) i));
     }
 
     IValue keep(IValue v) {

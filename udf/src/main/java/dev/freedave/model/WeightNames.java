@@ -3,7 +3,10 @@ package dev.freedave.model;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Tensor names and expected shapes of a config's checkpoint, in its family's naming (docs/checkpoints.md). */
+/**
+ * Tensor names and expected shapes of a config's checkpoint, in its family's naming
+ * (docs/checkpoints.md): LLaDA's {@code model.transformer.*}, or the Qwen names Dream and SDAR share.
+ */
 public final class WeightNames {
   private final ModelConfig c;
   private final boolean llada;
@@ -43,6 +46,9 @@ public final class WeightNames {
     Q_BIAS("q_proj.bias", "self_attn.q_proj.bias"),
     K_BIAS("k_proj.bias", "self_attn.k_proj.bias"),
     V_BIAS("v_proj.bias", "self_attn.v_proj.bias"),
+    /** per-head RMSNorm weights of q and k, [head_dim] (SDAR; no LLaDA checkpoint has them) */
+    Q_NORM(null, "self_attn.q_norm.weight"),
+    K_NORM(null, "self_attn.k_norm.weight"),
     O("attn_out.weight", "self_attn.o_proj.weight"),
     FFN_NORM("ff_norm.weight", "post_attention_layernorm.weight"),
     GATE("ff_proj.weight", "mlp.gate_proj.weight"),
@@ -75,6 +81,10 @@ public final class WeightNames {
         m.put(layer(i, Part.Q_BIAS), new long[] {q});
         m.put(layer(i, Part.K_BIAS), new long[] {kv});
         m.put(layer(i, Part.V_BIAS), new long[] {kv});
+      }
+      if (c.family().qkNorm) {
+        m.put(layer(i, Part.Q_NORM), new long[] {c.headDim()});
+        m.put(layer(i, Part.K_NORM), new long[] {c.headDim()});
       }
       m.put(layer(i, Part.O), new long[] {d, q});
       m.put(layer(i, Part.FFN_NORM), new long[] {d});

@@ -264,6 +264,9 @@ public final class FreeDaveGenerator implements java.io.Serializable {
           + " exceeds max sequences per forward " + s.maxSequencesPerForward() + " (batching.max-sequences-per-forward)"
           + "; a row's drafts are verified in one forward, so lower draft-steps or raise that limit");
     }
+    if (folder.blockCausal() && config.blockCausalProblem() != null) {
+      throw new IllegalArgumentException("decoder " + config.label() + ": " + config.blockCausalProblem());
+    }
     if (config.genLength() >= folder.context()) {
       throw new IllegalArgumentException("decoder " + config.label() + ": gen_length " + config.genLength()
           + " leaves no room for a prompt in the model's context of " + folder.context() + " tokens");
@@ -271,7 +274,8 @@ public final class FreeDaveGenerator implements java.io.Serializable {
   }
 
   /** What the driver learnt of a model folder and template; checked once per folder and template. */
-  private record CheckedFolder(String key, String fingerprint, int context, boolean torchScript) {}
+  private record CheckedFolder(String key, String fingerprint, int context, boolean torchScript,
+      boolean blockCausal) {}
 
   private CheckedFolder checkedFolder(Path dir, ChatTemplate template) {
     String key = dir + "|" + template;
@@ -283,7 +287,7 @@ public final class FreeDaveGenerator implements java.io.Serializable {
           template.validate(codec);
         }
         checked = new CheckedFolder(key, folder.fingerprint(), folder.spec().maxSequenceLength(),
-            folder.isTorchScript());
+            folder.isTorchScript(), folder.spec().blockCausal());
       } catch (ModelLoadException e) {
         throw new ModelLoadException("model folder " + dir + " is not usable: " + e.getMessage(), e);
       } catch (IOException e) {

@@ -90,6 +90,38 @@ public final class TextCodec implements AutoCloseable {
     return Map.copyOf(out);
   }
 
+  /**
+   * The special tokens a folder's {@code special_tokens_map.json} and {@code tokenizer_config.json}
+   * name by role ({@code mask_token}, {@code eos_token}, ...), role to content; the latter wins. A
+   * value is a string or an object with a {@code content}; files that are absent name nothing.
+   */
+  public static Map<String, String> namedSpecialTokens(Path dir) throws IOException {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String name : new String[] {"special_tokens_map.json", "tokenizer_config.json"}) {
+      Path file = dir.resolve(name);
+      if (!Files.isRegularFile(file)) {
+        continue;
+      }
+      try {
+        JsonObject root = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
+        for (Map.Entry<String, JsonElement> e : root.entrySet()) {
+          if (!e.getKey().endsWith("_token") || e.getValue().isJsonNull()) {
+            continue;
+          }
+          JsonElement v = e.getValue();
+          if (v.isJsonPrimitive() && v.getAsJsonPrimitive().isString()) {
+            out.put(e.getKey(), v.getAsString());
+          } else if (v.isJsonObject() && v.getAsJsonObject().has("content")) {
+            out.put(e.getKey(), v.getAsJsonObject().get("content").getAsString());
+          }
+        }
+      } catch (RuntimeException e) {
+        throw new ModelLoadException(file + " is not a JSON object of special tokens: " + e.getMessage(), e);
+      }
+    }
+    return out;
+  }
+
   /** The added (special) tokens, content to id. */
   public Map<String, Integer> addedTokens() {
     return addedTokens;

@@ -2,6 +2,7 @@ package dev.freedave.decode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.freedave.model.CacheMode;
@@ -173,15 +174,20 @@ class LosslessPropertyTest {
 
   /**
    * An independent static decoder on full logits (its own argmax, softmax and ordering), recording
-   * each step's prediction, and the brute-force round count over it.
+   * each step's prediction, and the brute-force round count over it. For a block-causal model its
+   * blocks sit at absolute multiples of the block length (the first one led by {@code lead} prompt
+   * tokens) and its logits are the block-causal forward's.
    */
-  record Trajectory(int promptLength, int gen, int block, List<int[]> states, List<int[]> orders,
+  record Trajectory(int promptLength, int gen, int block, int lead, List<int[]> states, List<int[]> orders,
       List<int[]> x0s) {
 
-    static Trajectory staticOf(DiffusionLM model, int[] prompt, int gen, int block) {
+    static Trajectory staticOf(DiffusionLM model, int[] prompt, int genLength, int block) {
+      boolean causal = model.spec().blockCausal();
       int mask = model.spec().maskTokenId();
       int off = model.spec().predictionOffset();
       int vocab = model.spec().vocabSize();
+      int lead = causal ? prompt.length % block : 0;
+      int gen = genLength + (lead == 0 ? 0 : block - lead);
       int[] s = new int[prompt.length + gen];
       System.arraycopy(prompt, 0, s, 0, prompt.length);
       java.util.Arrays.fill(s, prompt.length, s.length, mask);
@@ -193,13 +199,15 @@ class LosslessPropertyTest {
         float[] logits;
         try (NDManager m = model.newScope()) {
           long[] ids = java.util.Arrays.stream(s).asLongStream().toArray();
-          logits = model.logits(m.create(ids, new Shape(1, s.length)), null, null).toFloatArray();
+          NDArray in = m.create(ids, new Shape(1, s.length));
+          logits = (causal ? model.logitsBlockCausal(in, null, null, block) : model.logits(in, null, null))
+              .toFloatArray();
         }
-        int b = step / block;
+        int b = (step + lead) / block;
         int[] x0 = new int[gen];
         double[] conf = new double[gen];
         List<Integer> cands = new ArrayList<>();
-        for (int j = b * block; j < (b + 1) * block; j++) {
+        for (int j = Math.max(0, b * block - lead); j < (b + 1) * block - lead; j++) {
           if (s[prompt.length + j] != mask) {
             continue;
           }
@@ -224,7 +232,7 @@ class LosslessPropertyTest {
         s[prompt.length + cands.get(0)] = x0[cands.get(0)];
       }
       states.add(s.clone());
-      return new Trajectory(prompt.length, gen, block, states, orders, x0s);
+      return new Trajectory(prompt.length, gen, block, lead, states, orders, x0s);
     }
 
     int[] finalTokens() {
@@ -246,7 +254,7 @@ class LosslessPropertyTest {
       int forwards = 1; // predict(f(s_0))
       int i = 0;
       while (i < gen) {
-        int blockEnd = (i / block + 1) * block;
+        int blockEnd = ((i + lead) / block + 1) * block - lead; // one step per position: step i sits in its block
         int m = 1;
         while (i + m < blockEnd && committed(i + m) == orders.get(i)[m]
             && states.get(i + m + 1)[promptLength + orders.get(i)[m]] == x0s.get(i)[orders.get(i)[m]]) {

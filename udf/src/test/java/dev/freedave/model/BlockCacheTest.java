@@ -49,7 +49,7 @@ class BlockCacheTest {
     }
     List<BlockCache> caches = new ArrayList<>();
     model.logitsFillingCache(m.create(ids, new Shape(rows.length, len)), m.create(keep, new Shape(rows.length, len)),
-        m.create(new long[rows.length], new Shape(rows.length, 1)), lengths, qs, ends, mode, caches);
+        m.create(new long[rows.length], new Shape(rows.length, 1)), lengths, qs, ends, mode, 0, caches);
     return caches;
   }
 
@@ -83,7 +83,7 @@ class BlockCacheTest {
       }
     }
     float[] all = model.logitsWithCache(caches, m.create(ids, new Shape(r, t)), m.create(pos, new Shape(r, t)),
-        m.create(draft, new Shape(r, t)), m.create(index, new Shape(r, t))).toFloatArray();
+        m.create(draft, new Shape(r, t)), m.create(index, new Shape(r, t)), 0, null, null).toFloatArray();
     int v = model.spec().vocabSize();
     float[][][] out = new float[r][][];
     for (int i = 0; i < r; i++) {

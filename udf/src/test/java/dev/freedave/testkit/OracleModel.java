@@ -31,10 +31,27 @@ public final class OracleModel implements DiffusionLM {
   public int forwards;
 
   public OracleModel(int promptLength, int[] answer, int trapPeriod, int predictionOffset) {
+    this(promptLength, answer, trapPeriod, new ModelSpec(VOCAB, MASK, List.of(EOS), predictionOffset, 1024));
+  }
+
+  private OracleModel(int promptLength, int[] answer, int trapPeriod, ModelSpec spec) {
     this.promptLength = promptLength;
     this.answer = answer;
     this.trapPeriod = trapPeriod;
-    this.spec = new ModelSpec(VOCAB, MASK, List.of(EOS), predictionOffset, 1024);
+    this.spec = spec;
+  }
+
+  /**
+   * The oracle as a block-causal model (its blocks at absolute positions): its rule reads only the
+   * position before the one predicted, which every block-causal mask shows it.
+   */
+  public static OracleModel blockCausal(int promptLength, int[] answer, int trapPeriod) {
+    return new OracleModel(promptLength, answer, trapPeriod, new ModelSpec(VOCAB, MASK, List.of(EOS), 0, 1024, true));
+  }
+
+  @Override
+  public NDArray logitsBlockCausal(NDArray ids, NDArray keyMask, NDArray outputIndex, int block) {
+    return logits(ids, keyMask, null, outputIndex);
   }
 
   @Override

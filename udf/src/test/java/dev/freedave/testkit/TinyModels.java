@@ -38,31 +38,41 @@ public final class TinyModels {
 
   /** Sizes and format of one tiny model. */
   public record Spec(ModelFamily family, int vocab, int hidden, int layers, int heads, int kvHeads, int ffn,
-      SafetensorsReader.DType dtype, int shards, long seed) {
+      SafetensorsReader.DType dtype, int shards, long seed, boolean tied) {
 
     public static Spec llada(long seed) {
-      return new Spec(ModelFamily.LLADA, 64, 32, 2, 4, 4, 64, SafetensorsReader.DType.F32, 1, seed);
+      return new Spec(ModelFamily.LLADA, 64, 32, 2, 4, 4, 64, SafetensorsReader.DType.F32, 1, seed, false);
     }
 
     public static Spec qwen2(long seed) {
-      return new Spec(ModelFamily.DREAM, 64, 48, 2, 6, 2, 96, SafetensorsReader.DType.F32, 1, seed);
+      return new Spec(ModelFamily.DREAM, 64, 48, 2, 6, 2, 96, SafetensorsReader.DType.F32, 1, seed, false);
+    }
+
+    /** SDAR's shapes in small: GQA (4 query heads over 2), q/k norms, no biases. */
+    public static Spec sdar(long seed) {
+      return new Spec(ModelFamily.SDAR, 64, 32, 2, 4, 2, 64, SafetensorsReader.DType.F32, 1, seed, false);
     }
 
     public Spec withDtype(SafetensorsReader.DType d) {
-      return new Spec(family, vocab, hidden, layers, heads, kvHeads, ffn, d, shards, seed);
+      return new Spec(family, vocab, hidden, layers, heads, kvHeads, ffn, d, shards, seed, tied);
     }
 
     public Spec withShards(int n) {
-      return new Spec(family, vocab, hidden, layers, heads, kvHeads, ffn, dtype, n, seed);
+      return new Spec(family, vocab, hidden, layers, heads, kvHeads, ffn, dtype, n, seed, tied);
     }
 
     public Spec withSize(int vocab, int hidden, int layers, int heads, int kvHeads, int ffn) {
-      return new Spec(family, vocab, hidden, layers, heads, kvHeads, ffn, dtype, shards, seed);
+      return new Spec(family, vocab, hidden, layers, heads, kvHeads, ffn, dtype, shards, seed, tied);
+    }
+
+    /** The LM head tied to the embedding. */
+    public Spec withTiedHead() {
+      return new Spec(family, vocab, hidden, layers, heads, kvHeads, ffn, dtype, shards, seed, true);
     }
 
     ModelConfig config(int maskId, List<Integer> eosIds) {
       return new ModelConfig(family, vocab, hidden, layers, heads, kvHeads, hidden / heads, ffn, 1e-5,
-          family == ModelFamily.LLADA ? 500000 : 1000000, family == ModelFamily.DREAM, false, 512, maskId, eosIds);
+          family == ModelFamily.LLADA ? 500000 : 1000000, family == ModelFamily.DREAM, tied, 512, maskId, eosIds);
     }
   }
 
@@ -73,9 +83,17 @@ public final class TinyModels {
     return ModelFolder.open(dir).loadModel(ComputeDtype.FLOAT32, Device.cpu());
   }
 
-  /** A tiny model with the word-level tokenizer of {@link #tokenizerJson}: pad 0, EOS 1, mask 2. */
+  /**
+   * A tiny model with the word-level tokenizer of {@link #tokenizerJson}: pad 0, EOS 1, mask 2. An
+   * SDAR folder names its mask and EOS in tokenizer_config.json, as SDAR's config.json names neither.
+   */
   public static Path write(Path dir, Spec s) throws IOException {
-    return write(dir, s, MASK, List.of(EOS), Map.of("tokenizer.json", tokenizerJson(s.vocab())), List.of(), 1);
+    Map<String, String> files = new LinkedHashMap<>();
+    files.put("tokenizer.json", tokenizerJson(s.vocab()));
+    if (s.family() == ModelFamily.SDAR) {
+      files.put("tokenizer_config.json", "{\"mask_token\": \"<mask>\", \"eos_token\": \"<eos>\"}");
+    }
+    return write(dir, s, MASK, List.of(EOS), files, List.of(), 1);
   }
 
   /**
@@ -87,7 +105,7 @@ public final class TinyModels {
    */
   public static Path writeLike(Path dir, RealFamily f, long seed, float endBoost) throws IOException {
     Spec s = new Spec(f.family, f.vocabSize, 16, 2, 2, f.family == ModelFamily.DREAM ? 1 : 2, 32,
-        SafetensorsReader.DType.BF16, 1, seed);
+        SafetensorsReader.DType.BF16, 1, seed, false);
     Map<String, String> files = new LinkedHashMap<>();
     List<TokenizerJson.AddedToken> added = new ArrayList<>();
     for (Map.Entry<String, Integer> e : f.addedTokens.entrySet()) {
