@@ -26,6 +26,11 @@ final class LogitsCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "where to write float32 logits [B, L, V] (.npy)")
   Path out;
 
+  @Option(names = "--block-length", defaultValue = "0", description = "> 0: block-causal attention over blocks of "
+      + "this length at positions 0, B, 2B, ... (a block model such as SDAR: what its decoders see); "
+      + "0 (default): bidirectional")
+  int blockLength;
+
   @Override
   public Integer call() throws Exception {
     Npy.Array in = integers(ids, "--ids");
@@ -35,8 +40,10 @@ final class LogitsCommand implements Callable<Integer> {
           + Arrays.toString(in.shape()));
     }
     try (DiffusionLM model = modelOptions.load(); NDManager m = model.newScope()) {
-      NDArray logits = model.logits(m.create(in.longs(), new Shape(in.shape())),
-          keep == null ? null : m.create(keep.longs(), new Shape(keep.shape())), null);
+      NDArray ids = m.create(in.longs(), new Shape(in.shape()));
+      NDArray keys = keep == null ? null : m.create(keep.longs(), new Shape(keep.shape()));
+      NDArray logits = blockLength > 0 ? model.logitsBlockCausal(ids, keys, null, blockLength)
+          : model.logits(ids, keys, null);
       Npy.writeFloats(out, logits.getShape().getShape(), logits.toFloatArray());
       System.out.println("wrote " + out + " " + logits.getShape());
     }

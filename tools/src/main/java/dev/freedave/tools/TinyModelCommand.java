@@ -17,15 +17,18 @@ import picocli.CommandLine.Option;
 
 /**
  * Writes a seeded random checkpoint folder in the real format (config.json, safetensors, a
- * word-level tokenizer.json: pad 0, EOS 1, mask 2, unk 3, then words w4, w5, ...), for smoke runs
- * and comparisons with another implementation.
+ * word-level tokenizer.json: pad 0, EOS 1, mask 2, unk 3, then words w4, w5, ...; for SDAR, whose
+ * config.json names no mask id, a tokenizer_config.json naming the mask and EOS tokens), for smoke
+ * runs and comparisons with another implementation.
  */
 @Command(name = "tiny-model", mixinStandardHelpOptions = true,
-    description = "Write a seeded random checkpoint folder (LLaDA or Dream naming)")
+    description = "Write a seeded random checkpoint folder (LLaDA, Dream or SDAR naming)")
 final class TinyModelCommand implements Callable<Integer> {
   @Option(names = "--out", required = true) Path out;
 
-  @Option(names = "--family", defaultValue = "llada", description = "llada or dream") String family;
+  @Option(names = "--family", defaultValue = "llada", description = "llada, dream or sdar") String family;
+
+  @Option(names = "--tied", description = "tie the LM head to the embedding") boolean tied;
 
   @Option(names = "--dtype", defaultValue = "F32", description = "F32 or BF16 storage") SafetensorsReader.DType dtype;
 
@@ -50,7 +53,7 @@ final class TinyModelCommand implements Callable<Integer> {
     ModelFamily fam = ModelFamily.fromLabel(family);
     int kv = kvHeads != null ? kvHeads : fam == ModelFamily.LLADA ? heads : Math.max(1, heads / 2);
     ModelConfig config = new ModelConfig(fam, vocab, hidden, layers, heads, kv, hidden / heads, ffn, 1e-5,
-        fam == ModelFamily.LLADA ? 500000 : 1000000, fam == ModelFamily.DREAM, false, 512, 2, List.of(1));
+        fam == ModelFamily.LLADA ? 500000 : 1000000, fam == ModelFamily.DREAM, tied, 512, 2, List.of(1));
     CheckpointWriter.write(out, config, RandomWeights.of(config, seed), dtype, shards);
     List<String> words = new ArrayList<>(List.of("<pad>", "<eos>", "<mask>", "<unk>"));
     while (words.size() < vocab) {
@@ -58,6 +61,10 @@ final class TinyModelCommand implements Callable<Integer> {
     }
     Files.writeString(out.resolve("tokenizer.json"),
         WordLevelTokenizer.json(words, 4, "<unk>", WordLevelTokenizer.preTokenizer("Whitespace")), StandardCharsets.UTF_8);
+    if (fam == ModelFamily.SDAR) {
+      Files.writeString(out.resolve("tokenizer_config.json"), "{\"mask_token\": \"<mask>\", \"eos_token\": \"<eos>\"}\n",
+          StandardCharsets.UTF_8);
+    }
     System.out.println("wrote " + config + " to " + out);
     return 0;
   }

@@ -14,8 +14,9 @@ import picocli.CommandLine;
 /**
  * The product's forward pass, through the {@code logits} command, against logits other
  * implementations computed on the same weights and ids: Hugging Face transformers 5.17 (Llama and
- * Qwen2 code with a bidirectional mask; notebooks/golden_parity.py) and TorchScript exports run in
- * Python (notebooks/real_checkpoint_fixtures.py), all made with torch 2.11.
+ * Qwen2 code with a bidirectional mask; notebooks/golden_parity.py), the SDAR reference modeling with
+ * a block-causal mask (notebooks/sdar_golden.py) and TorchScript exports run in Python
+ * (notebooks/real_checkpoint_fixtures.py), all made with torch 2.11.
  */
 class GoldenParityTest {
   @TempDir Path tmp;
@@ -45,6 +46,21 @@ class GoldenParityTest {
     Path maskFile = mask.isEmpty() ? null : dir.resolve(mask + ".npy");
     float[] actual = logits(dir, dir.resolve(ids + ".npy"), maskFile);
     assertThat(Fixtures.maxAbsDiff(actual, expected)).isLessThan(1e-4f);
+  }
+
+  /**
+   * SDAR (block diffusion, Qwen3 body: GQA, q/k norms; untied and tied head) against the reference
+   * modeling_sdar.py run with the block-causal mask of its authors' decoders over a prompt block and
+   * two blocks of 4 (notebooks/sdar_golden.py); bidirectional attention over the same ids must not match.
+   */
+  @ParameterizedTest
+  @CsvSource({"golden/sdar-untied", "golden/sdar-tied"})
+  void aBlockModelMatchesItsReferenceModelingTo1e4(String fixture) throws Exception {
+    Path dir = Fixtures.folder(fixture, tmp);
+    float[] expected = Npy.read(dir.resolve("logits.npy")).floats();
+    assertThat(Fixtures.maxAbsDiff(logits(dir, dir.resolve("ids.npy"), null, "--block-length", "4"), expected))
+        .isLessThan(1e-4f);
+    assertThat(Fixtures.maxAbsDiff(logits(dir, dir.resolve("ids.npy"), null), expected)).isGreaterThan(1e-2f);
   }
 
   @ParameterizedTest

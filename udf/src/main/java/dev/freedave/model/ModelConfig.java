@@ -94,8 +94,9 @@ public record ModelConfig(
     String act = k.string("hidden_act", "silu");
     require(act.equals("silu"), "%s: hidden_act %s is not supported (silu only)", k.source, act);
     require(!k.bool("use_sliding_window", false), "%s: sliding-window attention is not supported", k.source);
-    if (k.has("rope_scaling")) {
-      throw new ModelLoadException(k.source + ": rope_scaling is not supported");
+    if (k.has("rope_scaling") && !new Keys(k.object("rope_scaling"), k.source + " rope_scaling")
+        .string("rope_type", "default").equals("default")) {
+      throw new ModelLoadException(k.source + ": rope_scaling is not supported (only the default RoPE)");
     }
     int d = k.required("hidden_size");
     int heads = k.required("num_attention_heads");

@@ -61,8 +61,10 @@ public final class ModelFolder {
     if (maskName != null && !json.has("mask_token_id")) {
       config = config.withMaskTokenId(addedId(added, maskName, "mask_token", dir));
     }
-    ModelSpec spec = config.maskTokenId() < 0 ? null
-        : ModelSpec.of(config).withAddedTokens(added, config.family());
+    // no mask id at all, or only a family default this vocabulary cannot hold: logits, but no decoding
+    boolean noMask = config.maskTokenId() < 0
+        || (!json.has("mask_token_id") && maskName == null && config.maskTokenId() >= config.vocabSize());
+    ModelSpec spec = noMask ? null : ModelSpec.of(config).withAddedTokens(added, config.family());
     if (spec != null && named.containsKey("eos_token") && added.containsKey(named.get("eos_token"))) {
       spec = spec.withEndToken(added.get(named.get("eos_token")));
     }
@@ -165,7 +167,8 @@ public final class ModelFolder {
   /** What the decoders need; fails when the checkpoint names no mask id (it cannot be decoded). */
   public ModelSpec spec() {
     if (spec == null) {
-      throw new ModelLoadException("config.json of " + dir + " names no mask_token_id; it cannot be decoded");
+      throw new ModelLoadException("model folder " + dir + " names no mask token (config.json's mask_token_id, or "
+          + "mask_token in tokenizer_config.json / special_tokens_map.json); it cannot be decoded");
     }
     return spec;
   }
