@@ -24,13 +24,30 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The job on tiny random checkpoints that carry the real models' ids and tokenizer formats: LLaDA-8B
- * (vocabulary 126464, mask 126336, EOS 126081, EOT 126348, tokenizer.json, LLaDA chat template) and
+ * (vocabulary 126464, mask 126336, EOS 126081, EOT 126348, tokenizer.json, LLaDA chat template),
  * Dream-7B (vocabulary 152064, mask 151666, <|im_end|> 151645, prediction offset 1, vocab.json +
- * merges.txt only, ChatML). End tokens are made likely (TinyModels.writeLike), so answers stop at them.
+ * merges.txt only, ChatML) and SDAR-8B-Chat (vocabulary 151936, <|MASK|> 151669 and EOS <|im_end|>
+ * named only by tokenizer_config.json / special_tokens_map.json, block-causal, blocks of 4, the exact
+ * cache, Qwen3 ChatML). End tokens are made likely (TinyModels.writeLike), so answers stop at them.
  */
 class RealCheckpointJobTest {
   static SparkSession spark;
   @TempDir static Path tmp;
+
+  /** What a family's folder must decode with, and the ids its rows must show. */
+  record Case(String template, int block, String cache, int mask, int eos, int endOfTurn, int first,
+      Map<Integer, Integer> specials, long seed, float endBoost) {
+    static Case of(TinyModels.RealFamily f) {
+      return switch (f) {
+        case LLADA_8B -> new Case("llada", 16, "none", 126336, 126081, 126348, 126080,
+            Map.of(126080, 1, 126346, 2, 126347, 2, 126348, 1), 3, 10);
+        case DREAM_7B -> new Case("chatml", 16, "none", 151666, 151643, 151645, 151644, Map.of(151644, 3, 151645, 2),
+            3, 2.5f);
+        case SDAR_8B -> new Case("qwen3", 4, "prefix", 151669, 151643, 151645, 151644, Map.of(151644, 2, 151645, 1),
+            8, 10);
+      };
+    }
+  }
 
   @BeforeAll
   static void setUp() {
@@ -46,10 +63,10 @@ class RealCheckpointJobTest {
   @ParameterizedTest
   @EnumSource(TinyModels.RealFamily.class)
   void specialTokensTemplatesAndEndTokensEndToEnd(TinyModels.RealFamily family) throws Exception {
-    boolean llada = family == TinyModels.RealFamily.LLADA_8B;
+    Case c = Case.of(family);
     Path dir = tmp.resolve(family.name());
-    Path model = TinyModels.writeLike(dir.resolve("model"), family, 3, llada ? 10 : 2.5f);
-    ChatTemplate template = llada ? ChatTemplate.LLADA : ChatTemplate.CHATML;
+    Path model = TinyModels.writeLike(dir.resolve("model"), family, c.seed(), c.endBoost());
+    ChatTemplate template = ChatTemplate.parse(c.template());
     List<String> prompts = List.of("hello world", " what is the answer ", "the sum of 3 and 4",
         "so what is it", "number 42\nand 7", "hello");
     List<String> lines = new ArrayList<>();
@@ -61,19 +78,18 @@ class RealCheckpointJobTest {
     Map<String, String> o = new LinkedHashMap<>();
     o.put("model.dir", model.toString());
     o.put("input.path", input.toString());
-    o.put("input.chat-template", llada ? "llada" : "chatml");
+    o.put("input.chat-template", c.template());
     o.put("output.path", out.toString());
     o.put("partitions", "2");
     o.put("audit-static", "true");
     o.put("progress-interval-s", "0");
-    o.put("decoders", "[{decoder = static, block-length = 16, gen-length = 32},"
-        + " {decoder = freedave, draft-steps = 4, block-length = 16, gen-length = 32}]");
+    String shape = "block-length = " + c.block() + ", gen-length = 32, cache = " + c.cache();
+    o.put("decoders", "[{decoder = static, " + shape + "}, {decoder = freedave, draft-steps = 4, " + shape + "}]");
     RunSummary s = GenerateJob.run(spark, JobConfig.load(null, o), GenerateJob.CommitListener.NONE);
     assertThat(s.errors()).isZero();
+    assertThat(s.configs()).allSatisfy(cfg -> assertThat(cfg.get("exact_match")).isEqualTo(1.0));
 
-    int mask = llada ? 126336 : 151666;
-    int eos = llada ? 126081 : 151643;
-    int endOfTurn = llada ? 126348 : 151645;
+    boolean blockCausal = family.family.blockCausal;
     List<Row> rows = spark.read().parquet(out.toString()).collectAsList();
     assertThat(rows).hasSize(2 * prompts.size());
     int stoppedAtEndOfTurn = 0;
@@ -83,21 +99,21 @@ class RealCheckpointJobTest {
         int[] templated = codec.encode(template.apply(prompt));
         assertThat((int) r.getAs("prompt_tokens")).isEqualTo(templated.length);
         // the template's specials are single ids, as many as the template writes
-        Map<Integer, Integer> expected = llada ? Map.of(126080, 1, 126346, 2, 126347, 2, 126348, 1)
-            : Map.of(151644, 3, 151645, 2);
-        expected.forEach((id, n) -> assertThat(java.util.Arrays.stream(templated).filter(t -> t == id).count())
+        c.specials().forEach((id, n) -> assertThat(java.util.Arrays.stream(templated).filter(t -> t == id).count())
             .as("occurrences of %d", id).isEqualTo((long) n));
-        assertThat(templated[0]).isEqualTo(llada ? 126080 : 151644);
+        assertThat(templated[0]).isEqualTo(c.first());
         int[] tokens = toInts(r.getList(r.fieldIndex("completion_token_ids")));
-        assertThat(tokens).hasSize(32).doesNotContain(mask);
+        // a block-causal model decodes on to the block boundary after prompt + gen_length
+        int lead = blockCausal ? templated.length % c.block() : 0;
+        assertThat(tokens).hasSize(32 + (lead == 0 ? 0 : c.block() - lead)).doesNotContain(c.mask());
         int firstEnd = 0;
-        while (firstEnd < tokens.length && !Set.of(eos, endOfTurn).contains(tokens[firstEnd])) {
+        while (firstEnd < tokens.length && !Set.of(c.eos(), c.endOfTurn()).contains(tokens[firstEnd])) {
           firstEnd++;
         }
         assertThat((int) r.getAs("gen_tokens")).as("answer stops at the first EOS or end-of-turn").isEqualTo(firstEnd);
         assertThat((String) r.getAs("completion")).isEqualTo(codec.decode(java.util.Arrays.copyOf(tokens, firstEnd)));
         assertThat((Boolean) r.getAs("match_static")).isTrue();
-        if (firstEnd < tokens.length && tokens[firstEnd] == endOfTurn) {
+        if (firstEnd < tokens.length && tokens[firstEnd] == c.endOfTurn()) {
           stoppedAtEndOfTurn++;
         }
       }

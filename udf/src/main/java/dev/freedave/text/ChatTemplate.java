@@ -14,14 +14,17 @@ public enum ChatTemplate {
   /** LLaDA-8B-Instruct: header tokens, trimmed content, always ends with the assistant header. */
   LLADA,
   /** Dream / Qwen2 ChatML with the default system turn. */
-  CHATML;
+  CHATML,
+  /** SDAR / TraDo (Qwen3 bodies): ChatML with no system turn, as Qwen3's template renders a lone user turn. */
+  QWEN3;
 
   public static ChatTemplate parse(String s) {
     return switch (s.trim().toLowerCase(Locale.ROOT)) {
       case "none", "" -> NONE;
       case "llada" -> LLADA;
       case "chatml", "dream", "qwen2" -> CHATML;
-      default -> throw new IllegalArgumentException("unknown chat template '" + s + "' (none, llada, chatml)");
+      case "qwen3", "sdar", "trado" -> QWEN3;
+      default -> throw new IllegalArgumentException("unknown chat template '" + s + "' (none, llada, chatml, qwen3)");
     };
   }
 
@@ -36,6 +39,7 @@ public enum ChatTemplate {
           + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
       case CHATML -> "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n" + user
           + "<|im_end|>\n<|im_start|>assistant\n";
+      case QWEN3 -> "<|im_start|>user\n" + user + "<|im_end|>\n<|im_start|>assistant\n";
     };
   }
 
@@ -44,7 +48,7 @@ public enum ChatTemplate {
     return switch (this) {
       case NONE -> List.of();
       case LLADA -> List.of("<|startoftext|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>");
-      case CHATML -> List.of("<|im_start|>", "<|im_end|>");
+      case CHATML, QWEN3 -> List.of("<|im_start|>", "<|im_end|>");
     };
   }
 

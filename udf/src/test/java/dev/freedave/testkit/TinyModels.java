@@ -98,13 +98,16 @@ public final class TinyModels {
 
   /**
    * A tiny model with the special ids and tokenizer files of a real checkpoint family: LLaDA-8B's
-   * vocabulary size, mask/EOS/EOT ids and chat header tokens in a byte-level BPE tokenizer.json, or
-   * Dream-7B's in vocab.json + merges.txt + tokenizer_config.json (no tokenizer.json, as Dream ships).
+   * vocabulary size, mask/EOS/EOT ids and chat header tokens in a byte-level BPE tokenizer.json;
+   * Dream-7B's in vocab.json + merges.txt + tokenizer_config.json (no tokenizer.json, as Dream ships);
+   * SDAR-8B-Chat's (Qwen3's vocabulary and specials, and the added {@code <|MASK|>}) in tokenizer.json,
+   * with tokenizer_config.json and special_tokens_map.json naming the mask and EOS tokens, since its
+   * config.json names neither.
    * The end tokens' LM-head rows are scaled by {@code endBoost} so that random weights emit them now
    * and then, which exercises end-of-answer handling (1 = plain random weights).
    */
   public static Path writeLike(Path dir, RealFamily f, long seed, float endBoost) throws IOException {
-    Spec s = new Spec(f.family, f.vocabSize, 16, 2, 2, f.family == ModelFamily.DREAM ? 1 : 2, 32,
+    Spec s = new Spec(f.family, f.vocabSize, 16, 2, 2, f.family == ModelFamily.LLADA ? 2 : 1, 32,
         SafetensorsReader.DType.BF16, 1, seed, false);
     Map<String, String> files = new LinkedHashMap<>();
     List<TokenizerJson.AddedToken> added = new ArrayList<>();
@@ -115,9 +118,15 @@ public final class TinyModels {
     if (f == RealFamily.DREAM_7B) {
       files.put("vocab.json", new GsonBuilder().disableHtmlEscaping().create().toJson(bpe.vocab()));
       files.put("merges.txt", "#version: 0.2\n" + String.join("\n", bpe.merges()) + "\n");
-      files.put("tokenizer_config.json", TokenizerFixtures.tokenizerConfig(added));
+      files.put("tokenizer_config.json", TokenizerFixtures.tokenizerConfig(added, Map.of()));
     } else {
       files.put("tokenizer.json", ByteLevelBpeJson.build(bpe.vocab(), bpe.merges(), added));
+    }
+    if (f == RealFamily.SDAR_8B) {
+      Map<String, String> roles = orderedRoles("eos_token", "<|im_end|>", "pad_token", "<|endoftext|>", "mask_token",
+          "<|MASK|>");
+      files.put("tokenizer_config.json", TokenizerFixtures.tokenizerConfig(added, roles));
+      files.put("special_tokens_map.json", TokenizerFixtures.specialTokensMap(roles));
     }
     return write(dir, s, f.family.defaultMaskId, f.endIds, files, f.endIds, endBoost);
   }
@@ -129,7 +138,9 @@ public final class TinyModels {
         "<|end_header_id|>", 126347, "<|eot_id|>", 126348)),
     DREAM_7B(ModelFamily.DREAM, 152064, List.of(151643, 151645), 151643, orderedMap(
         "<|endoftext|>", 151643, "<|im_start|>", 151644, "<|im_end|>", 151645, "<|beginoftext|>", 151665,
-        "<|mask|>", 151666));
+        "<|mask|>", 151666)),
+    SDAR_8B(ModelFamily.SDAR, 151936, List.of(151643, 151645), 151643, orderedMap(
+        "<|endoftext|>", 151643, "<|im_start|>", 151644, "<|im_end|>", 151645, "<|MASK|>", 151669));
 
     public final ModelFamily family;
     final int vocabSize;
@@ -146,6 +157,14 @@ public final class TinyModels {
       this.firstAddedId = firstAddedId;
       this.addedTokens = addedTokens;
     }
+  }
+
+  private static Map<String, String> orderedRoles(String... kv) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (int i = 0; i < kv.length; i += 2) {
+      m.put(kv[i], kv[i + 1]);
+    }
+    return m;
   }
 
   private static Map<String, Integer> orderedMap(Object... kv) {

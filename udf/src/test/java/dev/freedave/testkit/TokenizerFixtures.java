@@ -63,7 +63,11 @@ public final class TokenizerFixtures {
   }
 
   /** A slow tokenizer's tokenizer_config.json listing the added tokens, as Dream ships it. */
-  public static String tokenizerConfig(List<AddedToken> added) {
+  /**
+   * A tokenizer_config.json of these added tokens, as transformers writes it for a Qwen tokenizer;
+   * {@code roles} names special tokens by role (eos_token, mask_token, ...).
+   */
+  public static String tokenizerConfig(List<AddedToken> added, Map<String, String> roles) {
     JsonObject decoder = new JsonObject();
     for (AddedToken t : added) {
       JsonObject a = new JsonObject();
@@ -79,6 +83,22 @@ public final class TokenizerFixtures {
     root.add("added_tokens_decoder", decoder);
     root.addProperty("tokenizer_class", "Qwen2Tokenizer");
     root.addProperty("clean_up_tokenization_spaces", false);
+    roles.forEach(root::addProperty);
+    return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(root);
+  }
+
+  /** A special_tokens_map.json naming these roles, each an object with its content, as transformers writes it. */
+  public static String specialTokensMap(Map<String, String> roles) {
+    JsonObject root = new JsonObject();
+    roles.forEach((role, content) -> {
+      JsonObject t = new JsonObject();
+      t.addProperty("content", content);
+      t.addProperty("lstrip", false);
+      t.addProperty("normalized", false);
+      t.addProperty("rstrip", false);
+      t.addProperty("single_word", false);
+      root.add(role, t);
+    });
     return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(root);
   }
 
