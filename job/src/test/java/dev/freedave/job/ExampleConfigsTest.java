@@ -18,7 +18,8 @@ class ExampleConfigsTest {
       confs = s.filter(p -> p.toString().endsWith(".conf")).sorted().toList();
     }
     assertThat(confs).extracting(p -> p.getFileName().toString())
-        .contains("local-demo.conf", "sweep.conf", "llada-8b-instruct.conf", "dream-7b-instruct.conf", "eval-demo.conf");
+        .contains("local-demo.conf", "sweep.conf", "llada-8b-instruct.conf", "dream-7b-instruct.conf", "eval-demo.conf",
+            "sdar-8b-chat.conf");
     for (Path c : confs) {
       JobConfig cfg = JobConfig.load(c, Map.of("output.path", "/tmp/unused"));
       assertThat(cfg.decoders()).as(c.toString()).isNotEmpty();
