@@ -23,6 +23,7 @@ class TransformerCore(Module):
   qk_norm : bool
   per_layer : int
   eps : float
+  cuda_efficient : bool
 
   # RMSNorm computed in float32 (x * rsqrt(mean(x^2) + eps) * w), as the reference models do
   def norm(self: __torch__.freedave.TransformerCore, x: Tensor, w: Tensor) -> Tensor:
@@ -35,21 +36,43 @@ class TransformerCore(Module):
     return x * cos + torch.cat([torch.neg(x[:, :, :, half:]), x[:, :, :, :half]], -1) * sin
 
   # q [B, H, T, hd] against k, v [B, Hkv, S, hd] -> [B, T, H * hd]. GQA without copying K/V: the
-  # query heads of one KV head are folded into its rows; the mask is [B, 1, 1, S] or, per query,
-  # [B, 1, G * T, S] (see grouped()).
-  def attend(self: __torch__.freedave.TransformerCore, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor]) -> Tensor:
+  # query heads of one KV head are folded into its rows; bias (see bias()) is [B, 1, 1, S] or, per
+  # query, [B, 1, G * T, S] (see grouped()).
+  def attend(self: __torch__.freedave.TransformerCore, q: Tensor, k: Tensor, v: Tensor, bias: Optional[Tensor]) -> Tensor:
     b = q.size(0)
     t = q.size(2)
     g = self.heads // self.kv_heads
     qg = q.reshape([b, self.kv_heads, g * t, self.head_dim])
-    o = torch.scaled_dot_product_attention(qg, k, v, attn_mask=mask)
+    if q.is_cuda and self.cuda_efficient:
+      # the memory-efficient kernel by name: scaled_dot_product_attention's own pick for float16 on
+      # an H100/H200 is cuDNN's, which builds a plan for every new shape (40-55 ms each, and
+      # FreeDave's forwards change shape every step; docs/results.md, "cuDNN attention")
+      full : Optional[Tensor] = None
+      if bias is not None:
+        full = bias.expand([b, self.kv_heads, g * t, k.size(2)])
+      o = torch._scaled_dot_product_efficient_attention(qg, k, v, full, qg.requires_grad)[0]
+    else:
+      o = torch.scaled_dot_product_attention(qg, k, v, attn_mask=bias)
     return o.reshape([b, self.heads, t, self.head_dim]).transpose(1, 2).reshape([b, t, self.heads * self.head_dim])
+
+  # a boolean mask (true = may attend) as the additive bias attend() takes, in the dtype dt of the
+  # queries: 0 or -inf, each row of keys padded in memory to a multiple of 16 (the alignment the
+  # memory-efficient kernel reads with), made once per forward for all layers
+  def bias(self: __torch__.freedave.TransformerCore, mask: Optional[Tensor], dt: int) -> Optional[Tensor]:
+    if mask is None:
+      return None
+    s = mask.size(3)
+    wide = (s + 15) // 16 * 16
+    out = torch.full([mask.size(0), mask.size(1), mask.size(2), wide], float("-inf"), dtype=dt, device=mask.device)
+    out = out[:, :, :, :s]
+    out.masked_fill_(mask, 0.0)
+    return out
 
   # One block on h [B, T, d]. With at >= 0 the fresh keys/values are written into kl, vl
   # [B, Hkv, S, hd] at [at, at + T) and attention runs over all S of them (frozen + fresh); with
   # at < 0 it runs over the fresh ones alone.
   def layer(self: __torch__.freedave.TransformerCore, h: Tensor, i: int, weights: List[Tensor], cos: Tensor, sin: Tensor,
-            kl: Tensor, vl: Tensor, at: int, mask: Optional[Tensor]) -> Tensor:
+            kl: Tensor, vl: Tensor, at: int, bias: Optional[Tensor]) -> Tensor:
     w = 3 + self.per_layer * i
     b = h.size(0)
     t = h.size(1)
@@ -72,9 +95,9 @@ class TransformerCore(Module):
     if at >= 0:
       kl[:, :, at:at + t] = k
       vl[:, :, at:at + t] = v
-      o = self.attend(q, kl, vl, mask)
+      o = self.attend(q, kl, vl, bias)
     else:
-      o = self.attend(q, k, v, mask)
+      o = self.attend(q, k, v, bias)
     h = h + torch.linear(o, weights[w + 3]).to(h.dtype)
     x = self.norm(h, weights[w + 4]).to(dt)
     gu = torch.linear(x, weights[w + 5])
@@ -110,9 +133,10 @@ class TransformerCore(Module):
             sin: Tensor, weights: List[Tensor]) -> Tensor:
     c = self.angles(cos, pos)
     s = self.angles(sin, pos)
+    bias = self.bias(mask, weights[4].dtype)
     h = self.embed(ids, weights)
     for i in range(self.layers):
-      h = self.layer(h, i, weights, c, s, h, h, -1, mask)
+      h = self.layer(h, i, weights, c, s, h, h, -1, bias)
     return h
 
   # [B, T(query), T(key)]: whether each key's block (pos // block) is at or before its query's
@@ -154,9 +178,10 @@ class TransformerCore(Module):
     s = self.angles(sin, pos)
     kall = torch.empty([b, self.layers, self.kv_heads, t, self.head_dim], dtype=dt, device=ids.device)
     vall = torch.empty([b, self.layers, self.kv_heads, t, self.head_dim], dtype=dt, device=ids.device)
+    bias = self.bias(mask, dt)
     h = self.embed(ids, weights)
     for i in range(self.layers):
-      h = self.layer(h, i, weights, c, s, kall[:, i], vall[:, i], 0, mask)
+      h = self.layer(h, i, weights, c, s, kall[:, i], vall[:, i], 0, bias)
     return self.head(h, out_index, weights), kall, vall
 
   # Cached forward of R rows at once. ids, pos, draft [R, T]: each row's drafts' query windows back
@@ -200,8 +225,9 @@ class TransformerCore(Module):
         fr = kcache[j].size(2)
         kbuf[j, :, :, :fr] = kcache[j]
         vbuf[j, :, :, :fr] = vcache[j]
+    bias = self.bias(mask, dt)
     for i in range(self.layers):
-      h = self.layer(h, i, weights, c, s, kbuf[:, i], vbuf[:, i], f, mask)
+      h = self.layer(h, i, weights, c, s, kbuf[:, i], vbuf[:, i], f, bias)
     return h, kbuf, vbuf
 
   # the logits [R, W, V] of a cached forward (see cached_hidden)

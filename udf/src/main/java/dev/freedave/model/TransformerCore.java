@@ -37,6 +37,13 @@ final class TransformerCore implements AutoCloseable {
    * per thread in libtorch, so it is set on every call. {@code -Dfreedave.graph-optimizer=false} turns it off.
    */
   private static final boolean OPTIMIZE = !"false".equals(System.getProperty("freedave.graph-optimizer"));
+  /**
+   * On CUDA the core calls the memory-efficient attention kernel by name: left to choose, libtorch
+   * 2.11 picks cuDNN's kernel for float16 on an H200, which costs 40-55 ms on every new shape
+   * (docs/results.md, "cuDNN attention"). {@code -Dfreedave.cuda-attention=sdpa} leaves the choice
+   * to scaled_dot_product_attention again, for comparison or for a GPU where its pick is better.
+   */
+  private static final boolean CUDA_EFFICIENT = !"sdpa".equals(System.getProperty("freedave.cuda-attention"));
 
   private final Model model;
   private final PtSymbolBlock block;
@@ -58,6 +65,7 @@ final class TransformerCore implements AutoCloseable {
     attributes.put("qk_norm", c.family().qkNorm);
     attributes.put("per_layer", LlamaWeights.perLayer(c));
     attributes.put("eps", c.rmsNormEps());
+    attributes.put("cuda_efficient", CUDA_EFFICIENT);
     byte[] archive = TorchScriptArchive.of("freedave", "TransformerCore", source(), attributes);
     Path dir = Files.createTempDirectory("freedave-core");
     Path file = dir.resolve("transformer_core.pt");
