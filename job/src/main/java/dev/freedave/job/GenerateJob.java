@@ -108,7 +108,21 @@ public final class GenerateJob {
         input.malformed(), input.malformedExamples(), warnings, counters.modelLoads().value(),
         counters.forwards().value());
     summary.write(Path.of(out));
+    writeReport(ours, summary, generator, cfg, out);
     return summary;
+  }
+
+  /**
+   * report.html beside the summary. It only draws rows already written and summarised, so a failure
+   * to draw it (a driver without fonts for AWT, say) is a warning, never a failed job.
+   */
+  private static void writeReport(Dataset<Row> ours, RunSummary summary, FreeDaveGenerator generator, JobConfig cfg,
+      String out) {
+    try {
+      RunReport.compute(ours, summary, generator.settings(), cfg.decoders()).write(Path.of(out), out);
+    } catch (IOException | RuntimeException | LinkageError e) {
+      System.out.println("freedave: WARNING report.html not written: " + e);
+    }
   }
 
   /**

@@ -111,7 +111,8 @@ public record RunSummary(long rows, long errors, long malformedLines, List<Strin
         forwardCalls, configs);
   }
 
-  String json() {
+  /** summary.json's fields, in its order. */
+  Map<String, Object> fields() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("rows", rows);
     m.put("errors", errors);
@@ -121,7 +122,11 @@ public record RunSummary(long rows, long errors, long malformedLines, List<Strin
     m.put("model_loads_by_jvm", modelLoadsByJvm);
     m.put("forward_calls_this_run", forwardCalls);
     m.put("configs", configs);
-    return new GsonBuilder().serializeNulls().create().toJson(m);
+    return m;
+  }
+
+  String json() {
+    return new GsonBuilder().serializeNulls().create().toJson(fields());
   }
 
   String table() {
