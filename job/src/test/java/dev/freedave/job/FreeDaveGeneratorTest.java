@@ -30,8 +30,7 @@ class FreeDaveGeneratorTest {
 
   @BeforeAll
   static void setUp() {
-    spark = SparkSession.builder().master("local[2]").appName("transformer").config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    spark = JobFixtures.localSpark("transformer");
   }
 
   @AfterAll

@@ -39,8 +39,7 @@ class HostileInputTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    spark = SparkSession.builder().master("local[2]").appName("hostile").config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    spark = JobFixtures.localSpark("hostile");
     fx = new JobFixtures(tmp);
   }
 

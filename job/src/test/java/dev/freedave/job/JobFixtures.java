@@ -53,6 +53,12 @@ final class JobFixtures {
     return JobConfig.load(null, o);
   }
 
+  /** The tests' Spark: local[2], no UI, two shuffle partitions. */
+  static SparkSession localSpark(String app) {
+    return SparkSession.builder().master("local[2]").appName(app).config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2").getOrCreate();
+  }
+
   /** Output rows without the timing column, sorted, as comparable strings. */
   static List<String> content(SparkSession spark, Path out) {
     List<String> rows = new ArrayList<>();

@@ -51,8 +51,7 @@ class RealCheckpointJobTest {
 
   @BeforeAll
   static void setUp() {
-    spark = SparkSession.builder().master("local[2]").appName("real-ids").config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    spark = JobFixtures.localSpark("real-ids");
   }
 
   @AfterAll

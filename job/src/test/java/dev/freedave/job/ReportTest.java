@@ -43,8 +43,7 @@ class ReportTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    spark = SparkSession.builder().master("local[2]").appName("test").config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    spark = JobFixtures.localSpark("test");
     fx = new JobFixtures(tmp);
   }
 

@@ -103,6 +103,16 @@ public final class LlamaFamilyModel implements DiffusionLM {
 
   @Override
   public NDArray logits(NDArray ids, NDArray keyMask, NDArray positions, NDArray outputIndex) {
+    return full(ids, keyMask, positions, outputIndex, 0);
+  }
+
+  @Override
+  public NDArray logitsBlockCausal(NDArray ids, NDArray keyMask, NDArray outputIndex, int block) {
+    return full(ids, keyMask, null, outputIndex, block);
+  }
+
+  /** A forward over whole rows; positions null = 0 .. len-1 per row; block > 0 = block-causal. */
+  private NDArray full(NDArray ids, NDArray keyMask, NDArray positions, NDArray outputIndex, int block) {
     int b = (int) ids.getShape().get(0);
     int len = (int) ids.getShape().get(1);
     NDManager m = ids.getManager();
@@ -110,21 +120,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
       NDArray pos = positions != null ? positions : rowPositions(scope, b, len);
       int maxPos = positions != null ? (int) positions.max().getLong() + 1 : len;
       NDArray index = outputIndex != null ? outputIndex : rowPositions(scope, b, len);
-      NDArray logits = core.full(ids, pos, keyMask, 0, index, rope.upTo(maxPos), weights.list());
-      logits.attach(m);
-      return logits;
-    }
-  }
-
-  @Override
-  public NDArray logitsBlockCausal(NDArray ids, NDArray keyMask, NDArray outputIndex, int block) {
-    int b = (int) ids.getShape().get(0);
-    int len = (int) ids.getShape().get(1);
-    NDManager m = ids.getManager();
-    try (NDManager scope = m.newSubManager()) {
-      NDArray index = outputIndex != null ? outputIndex : rowPositions(scope, b, len);
-      NDArray logits = core.full(ids, rowPositions(scope, b, len), keyMask, block, index, rope.upTo(len),
-          weights.list());
+      NDArray logits = core.full(ids, pos, keyMask, block, index, rope.upTo(maxPos), weights.list());
       logits.attach(m);
       return logits;
     }

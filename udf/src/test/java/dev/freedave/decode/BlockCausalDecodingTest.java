@@ -46,7 +46,6 @@ class BlockCausalDecodingTest {
         Random r = new Random(300 + seed);
         List<DecodeRequest> stat = new ArrayList<>();
         List<DecodeRequest> fd = new ArrayList<>();
-        List<DecodeRequest> fdpp = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
           DecodeConfig cfg = randomConfig(r, cache);
           int[] p = LosslessPropertyTest.prompt(r, 1 + r.nextInt(9)); // ragged: leading blocks of every size
@@ -64,25 +63,8 @@ class BlockCausalDecodingTest {
             assertThat(s.stats().nfe()).isEqualTo(decodable);
           }
         }
-        int batch = 2 + r.nextInt(5);
-        for (List<DecodeResult> got : List.of(new DecodeScheduler(model, 1, 64).decodeAll(fd),
-            new DecodeScheduler(model, batch, 64).decodeAll(fd),
-            new DecodeScheduler(model, batch, 7).decodeAll(fd),
-            new DecodeScheduler(model, batch, 64, "auto").decodeAll(fd))) {
-          for (int i = 0; i < fd.size(); i++) {
-            DecodeResult s = reference.get(i);
-            DecodeResult f = got.get(i);
-            assertThat(f.error()).isNull();
-            assertThat(f.tokens()).as("seed %d row %d %s", seed, i, fd.get(i).config()).containsExactly(s.tokens());
-            assertThat(f.stats().nfe()).isLessThanOrEqualTo(s.stats().nfe());
-            assertThat(f.stats().staticSteps()).isEqualTo(s.stats().nfe());
-            rows++;
-          }
-        }
-        List<DecodeResult> batchedStatic = new DecodeScheduler(model, batch, 64).decodeAll(stat);
-        for (int i = 0; i < stat.size(); i++) {
-          assertThat(batchedStatic.get(i).tokens()).containsExactly(reference.get(i).tokens());
-        }
+        rows += LosslessPropertyTest.assertLosslessAcrossSchedulers(model, stat, fd, reference, 2 + r.nextInt(5),
+            "seed " + seed);
       }
     }
     assertThat(rows).isEqualTo(SEEDS * 6 * 4);

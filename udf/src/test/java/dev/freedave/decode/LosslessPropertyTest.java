@@ -73,29 +73,41 @@ class LosslessPropertyTest {
           fd.add(new DecodeRequest("r" + i, p, cfg.withMethod(DecodeConfig.Method.FREEDAVE), rowSeed));
         }
         List<DecodeResult> reference = new DecodeScheduler(model, 1, 64).decodeAll(stat);
-        int batch = 2 + r.nextInt(5);
-        for (List<DecodeResult> got : List.of(new DecodeScheduler(model, 1, 64).decodeAll(fd),
-            new DecodeScheduler(model, batch, 64).decodeAll(fd),
-            new DecodeScheduler(model, batch, 7).decodeAll(fd),
-            new DecodeScheduler(model, batch, 64, "auto").decodeAll(fd))) {
-          for (int i = 0; i < fd.size(); i++) {
-            DecodeResult s = reference.get(i);
-            DecodeResult f = got.get(i);
-            assertThat(f.error()).isNull();
-            assertThat(f.tokens()).as("seed %d row %d %s", seed, i, fd.get(i).config()).containsExactly(s.tokens());
-            assertThat(f.stats().nfe()).isLessThanOrEqualTo(s.stats().nfe());
-            assertThat(f.stats().staticSteps()).isEqualTo(s.stats().nfe());
-            rows++;
-          }
-        }
-        // static batched with other rows gives the same tokens as static alone
-        List<DecodeResult> batchedStatic = new DecodeScheduler(model, batch, 64).decodeAll(stat);
-        for (int i = 0; i < stat.size(); i++) {
-          assertThat(batchedStatic.get(i).tokens()).containsExactly(reference.get(i).tokens());
-        }
+        rows += assertLosslessAcrossSchedulers(model, stat, fd, reference, 2 + r.nextInt(5), "seed " + seed);
       }
     }
     assertThat(rows).isEqualTo(SEEDS * 6 * 4);
+  }
+
+  /**
+   * The FreeDave rows {@code fd} decoded alone, batched, with few sequences per forward and with the
+   * adaptive draft budget: each row token for token its static {@code reference}, in no more
+   * forwards, its static_steps the static row's NFE; and static rows batched equal static alone.
+   *
+   * @return the FreeDave rows checked
+   */
+  static int assertLosslessAcrossSchedulers(DiffusionLM model, List<DecodeRequest> stat, List<DecodeRequest> fd,
+      List<DecodeResult> reference, int batch, String context) throws Exception {
+    int rows = 0;
+    for (List<DecodeResult> got : List.of(new DecodeScheduler(model, 1, 64).decodeAll(fd),
+        new DecodeScheduler(model, batch, 64).decodeAll(fd),
+        new DecodeScheduler(model, batch, 7).decodeAll(fd),
+        new DecodeScheduler(model, batch, 64, "auto").decodeAll(fd))) {
+      for (int i = 0; i < fd.size(); i++) {
+        DecodeResult s = reference.get(i);
+        DecodeResult f = got.get(i);
+        assertThat(f.error()).isNull();
+        assertThat(f.tokens()).as("%s row %d %s", context, i, fd.get(i).config()).containsExactly(s.tokens());
+        assertThat(f.stats().nfe()).isLessThanOrEqualTo(s.stats().nfe());
+        assertThat(f.stats().staticSteps()).isEqualTo(s.stats().nfe());
+        rows++;
+      }
+    }
+    List<DecodeResult> batchedStatic = new DecodeScheduler(model, batch, 64).decodeAll(stat);
+    for (int i = 0; i < stat.size(); i++) {
+      assertThat(batchedStatic.get(i).tokens()).containsExactly(reference.get(i).tokens());
+    }
+    return rows;
   }
 
   /** The cache's point: fewer positions computed per token, the same forward count for static. */
