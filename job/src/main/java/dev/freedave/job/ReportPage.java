@@ -174,6 +174,7 @@ final class ReportPage {
         true, false, false);
     CategoryPlot plot = chart.getCategoryPlot();
     plot.getRangeAxis().setRange(0, 1.05);
+    plot.getDomainAxis().setMaximumCategoryLabelWidthRatio(0.45f); // config labels in full
     BarRenderer renderer = (BarRenderer) plot.getRenderer();
     renderer.setBarPainter(new StandardBarPainter());
     renderer.setShadowVisible(false);

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -168,6 +169,11 @@ public record RunSummary(long rows, long errors, long malformedLines, List<Strin
     Path tmp = Files.createTempFile(dir, "." + name + "-", ".tmp");
     try {
       Files.writeString(tmp, text, StandardCharsets.UTF_8);
+      try { // a temp file is owner-only; the summary and report are read as the Parquet beside them is
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+      } catch (UnsupportedOperationException notPosix) {
+        // the file system's defaults stay
+      }
       Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } finally {
       Files.deleteIfExists(tmp);

@@ -6,8 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Headless Chromium (Debian's {@code chromium}; .ci/run installs it when missing, FREEDAVE_CHROMIUM
@@ -52,17 +54,22 @@ final class Chromium {
     cmd.addAll(List.of(what));
     cmd.add(page.toUri().toString());
     Path stdout = Files.createTempFile("chromium", ".out");
-    Process p = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD)
-        .start();
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IllegalStateException("chromium did not finish in 120 s: " + cmd);
+    try {
+      Process p = new ProcessBuilder(cmd).redirectOutput(stdout.toFile())
+          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IllegalStateException("chromium did not finish in 120 s: " + cmd);
+      }
+      if (p.exitValue() != 0) {
+        throw new IllegalStateException("chromium exited " + p.exitValue() + ": " + cmd);
+      }
+      return Files.readString(stdout, StandardCharsets.UTF_8);
+    } finally {
+      Files.delete(stdout);
+      try (Stream<Path> files = Files.walk(profile)) {
+        files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
     }
-    if (p.exitValue() != 0) {
-      throw new IllegalStateException("chromium exited " + p.exitValue() + ": " + cmd);
-    }
-    String out = Files.readString(stdout, StandardCharsets.UTF_8);
-    Files.delete(stdout);
-    return out;
   }
 }
