@@ -175,12 +175,7 @@ final class ReportPage {
     CategoryPlot plot = chart.getCategoryPlot();
     plot.getRangeAxis().setRange(0, 1.05);
     plot.getDomainAxis().setMaximumCategoryLabelWidthRatio(0.45f); // config labels in full
-    BarRenderer renderer = (BarRenderer) plot.getRenderer();
-    renderer.setBarPainter(new StandardBarPainter());
-    renderer.setShadowVisible(false);
-    renderer.setItemMargin(0.05);
-    plot.setBackgroundPaint(Color.WHITE);
-    plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+    flatBars(plot).setItemMargin(0.05);
     b.append("<h2>Exact match and accuracy</h2>\n");
     figure("exact-and-accuracy", null, chart, "exact match vs the static audit, accuracy vs the answers",
         WIDE_W, 90 + 34 * d.getColumnCount());
@@ -208,7 +203,6 @@ final class ReportPage {
     }
   }
 
-
   /**
    * A histogram as bars over categories, one per value that occurs (labels from {@code label}, in
    * the map's order): category bars are the ones JFreeChart tags item by item for JFreeSVG.
@@ -218,9 +212,7 @@ final class ReportPage {
     counts.forEach((k, n) -> d.addValue(n, y, label.apply(k)));
     JFreeChart chart = ChartFactory.createBarChart(null, x, y, d, PlotOrientation.VERTICAL, false, false, false);
     CategoryPlot plot = chart.getCategoryPlot();
-    BarRenderer renderer = (BarRenderer) plot.getRenderer();
-    renderer.setBarPainter(new StandardBarPainter());
-    renderer.setShadowVisible(false);
+    BarRenderer renderer = flatBars(plot);
     renderer.setSeriesPaint(0, BAR);
     renderer.setMaximumBarWidth(0.08);
     plot.getRangeAxis().setStandardTickUnits(NumberAxis.createIntegerTickUnits());
@@ -230,9 +222,17 @@ final class ReportPage {
     plot.getDomainAxis().setTickLabelFont(FONT);
     plot.getDomainAxis().setLabelFont(FONT);
     plot.getRangeAxis().setLabelFont(FONT);
+    return chart;
+  }
+
+  /** Plain bars on a white plot with light value gridlines; the renderer, for the caller's own settings. */
+  private static BarRenderer flatBars(CategoryPlot plot) {
+    BarRenderer renderer = (BarRenderer) plot.getRenderer();
+    renderer.setBarPainter(new StandardBarPainter());
+    renderer.setShadowVisible(false);
     plot.setBackgroundPaint(Color.WHITE);
     plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
-    return chart;
+    return renderer;
   }
 
   private static JFreeChart lines(Map<String, XYSeries> series, String y) {
