@@ -80,10 +80,10 @@ final class InputReader {
       throw new IllegalArgumentException("input " + path + ": no row has the prompt field '" + cfg.promptColumn()
           + "' (" + first.substring(PromptRecord.NO_PROMPT_FIELD.length()) + "); set input.prompt-column");
     }
-    long dups = rows.groupBy("id").count().where(col("count").gt(1)).count();
+    Dataset<Row> repeated = rows.groupBy("id").count().where(col("count").gt(1));
+    long dups = repeated.count();
     if (dups > 0) {
-      List<String> some = rows.groupBy("id").count().where(col("count").gt(1)).select("id").limit(3)
-          .as(Encoders.STRING()).collectAsList();
+      List<String> some = repeated.select("id").limit(3).as(Encoders.STRING()).collectAsList();
       rows.unpersist();
       throw new IllegalArgumentException("input " + path + " has " + dups + " ids that occur more than once (" + some
           + "); ids must be unique so that every row is written exactly once per config");

@@ -1,11 +1,8 @@
 package dev.freedave.job;
 
 import dev.freedave.generate.InputRow;
+import dev.freedave.generate.Sha256;
 import java.io.Serializable;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
@@ -51,12 +48,7 @@ record PromptRecord(String id, String prompt, String answer, Long seed, String p
    * keys on it), or of the whole record's text when the prompt is not a string.
    */
   static String anonId(String text) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-      return "anon-" + HexFormat.of().formatHex(d);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return "anon-" + Sha256.hex(text, 32);
   }
 
   Row toRow() {

@@ -4,10 +4,6 @@ import dev.freedave.decode.DecodeConfig;
 import dev.freedave.model.ComputeDtype;
 import dev.freedave.text.ChatTemplate;
 import java.io.Serializable;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * Everything an executor needs to decode a partition besides the decoder config; shipped inside
@@ -52,11 +48,6 @@ public record GenerateSettings(String modelDir, ComputeDtype dtype, String devic
         Integer.toString(c.blockLength()), Integer.toString(c.genLength()), Integer.toString(c.steps()),
         Double.toString(c.threshold()), Double.toString(c.temperature()), Boolean.toString(c.eosEarlyExit()),
         c.cache().label());
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
-      return "cfg-" + HexFormat.of().formatHex(d, 0, 6); // never all digits: partition discovery keeps it a string
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return "cfg-" + Sha256.hex(key, 6); // never all digits: partition discovery keeps it a string
   }
 }

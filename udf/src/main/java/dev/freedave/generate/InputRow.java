@@ -1,9 +1,5 @@
 package dev.freedave.generate;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * One prompt as read from the input dataset.
@@ -33,11 +29,6 @@ public record InputRow(String id, String prompt, String answer, Long seed, Strin
     for (String f : new String[] {prompt, answer, seed == null ? null : seed.toString()}) {
       b.append(f == null ? "-" : f.length() + ":" + f).append('|');
     }
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(b.toString().getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 16);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Sha256.hex(b.toString(), 16);
   }
 }
