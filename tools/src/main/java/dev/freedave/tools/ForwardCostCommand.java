@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.freedave.model.BlockCache;
 import dev.freedave.model.CacheMode;
 import dev.freedave.model.ComputeDtype;
@@ -19,12 +20,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -72,6 +75,15 @@ final class ForwardCostCommand implements Callable<Integer> {
   @Option(names = "--op-costs", description = "also the host cost of single DJL operations on this device")
   boolean opCosts;
 
+  @Option(names = "--profile", description = "also one forward of each shape under libtorch's profiler: a "
+      + "Chrome trace per shape in this folder (notebooks/profile_summary.py sums its ops)")
+  Path profile;
+
+  @Option(names = "--walk", description = "also forwards whose shape changes every call, as FreeDave's do: full "
+      + "forwards of 1 .. the largest --full-batch rows, cached ones of 1 .. the most --rows x 1 .. the most --drafts, "
+      + "in a shuffled order, twice (the first pass meets every shape for the first time, the second again)")
+  boolean walk;
+
   @Override
   public Integer call() throws Exception {
     Device dev = Device.fromName(device);
@@ -89,8 +101,8 @@ final class ForwardCostCommand implements Callable<Integer> {
       System.out.printf(Locale.ROOT, "model ready in %.1f s; prompt %d + gen %d, block %d, %s on %s%n",
           (System.nanoTime() - t0) / 1e9, prompt, gen, block, dtype, dev);
       Map<String, Double> ms = measure(lm);
-      System.out.printf("%-22s %10s %10s %8s%n", "shape", "ms", "reference", "ratio");
-      ms.forEach((k, v) -> System.out.printf(Locale.ROOT, "%-22s %10.2f %10s %8s%n", k, v,
+      System.out.printf("%-44s %10s %10s %8s%n", "shape", "ms", "reference", "ratio");
+      ms.forEach((k, v) -> System.out.printf(Locale.ROOT, "%-44s %10.2f %10s %8s%n", k, v,
           ref.containsKey(k) ? String.format(Locale.ROOT, "%.2f", ref.get(k)) : "-",
           ref.containsKey(k) ? String.format(Locale.ROOT, "%.2f", v / ref.get(k)) : "-"));
       json.put("ms", ms);
@@ -124,12 +136,27 @@ final class ForwardCostCommand implements Callable<Integer> {
     for (int b : fullBatch) {
       long[] ids = randomIds(r, b * len, vocab);
       long[] index = blockIndex(b);
-      out.put("full B=" + b, median(() -> {
+      timed(out, "full B=" + b, () -> {
         try (NDManager s = lm.newScope()) {
           lm.logits(s.create(ids, new Shape(b, len)), null, null, s.create(index, new Shape(b, block)))
               .argMax(-1).toLongArray();
         }
-      }));
+      });
+    }
+    if (walk) {
+      int largest = fullBatch.stream().mapToInt(Integer::intValue).max().orElse(1);
+      long[] ids = randomIds(r, largest * len, vocab);
+      List<int[]> shapes = new ArrayList<>();
+      for (int b = 1; b <= largest; b++) {
+        shapes.add(new int[] {b});
+      }
+      walk(out, "full walk B=1.." + largest, shapes, sh -> {
+        int b = sh[0];
+        try (NDManager s = lm.newScope()) {
+          lm.logits(s.create(Arrays.copyOf(ids, b * len), new Shape(b, len)), null, null,
+              s.create(blockIndex(b), new Shape(b, block))).argMax(-1).toLongArray();
+        }
+      });
     }
     if (!lm.supportsCache()) {
       return out;
@@ -142,7 +169,7 @@ final class ForwardCostCommand implements Callable<Integer> {
     Arrays.fill(lengths, len);
     Arrays.fill(qs, prompt);
     Arrays.fill(qe, prompt + block);
-    out.put("fill B=1", median(() -> {
+    timed(out, "fill B=1", () -> {
       try (NDManager s = lm.newScope()) {
         List<BlockCache> c = new ArrayList<>();
         lm.logitsFillingCache(s.create(Arrays.copyOf(ids, len), new Shape(1, len)), null,
@@ -150,37 +177,73 @@ final class ForwardCostCommand implements Callable<Integer> {
             new int[] {prompt + block}, CacheMode.DUAL, 0, c).argMax(-1).toLongArray();
         c.forEach(BlockCache::close);
       }
-    }));
+    });
     try (NDManager s = lm.newScope()) {
       List<BlockCache> caches = new ArrayList<>();
       lm.logitsFillingCache(s.create(ids, new Shape(most, len)), null, s.create(blockIndex(most),
           new Shape(most, block)), lengths, qs, qe, CacheMode.DUAL, 0, caches);
       for (int n : rows) {
         for (int k : drafts) {
-          int t = k * block;
-          long[] q = new long[n * t];
-          long[] pos = new long[n * t];
-          long[] draft = new long[n * t];
-          for (int i = 0; i < n * t; i++) {
-            q[i] = ids[(i / t) * len + prompt + i % block];
-            pos[i] = prompt + i % block;
-            draft[i] = (i % t) / block;
-          }
-          long[] index = new long[n * t];
-          Arrays.setAll(index, i -> i % t);
-          List<BlockCache> mine = caches.subList(0, n);
-          out.put("cached rows=" + n + " K=" + k, median(() -> {
-            try (NDManager c = lm.newScope()) {
-              lm.logitsWithCache(mine, c.create(q, new Shape(n, t)), c.create(pos, new Shape(n, t)),
-                  c.create(draft, new Shape(n, t)), c.create(index, new Shape(n, t)), 0, null, null)
-                  .argMax(-1).toLongArray();
-            }
-          }));
+          timed(out, "cached rows=" + n + " K=" + k, () -> cached(lm, caches, ids, n, k));
         }
+      }
+      if (walk) {
+        int mostDrafts = drafts.stream().mapToInt(Integer::intValue).max().orElse(1);
+        List<int[]> shapes = new ArrayList<>();
+        for (int n = 1; n <= most; n++) {
+          for (int k = 1; k <= mostDrafts; k++) {
+            shapes.add(new int[] {n, k});
+          }
+        }
+        walk(out, "cached walk rows=1.." + most + " K=1.." + mostDrafts, shapes,
+            sh -> cached(lm, caches, ids, sh[0], sh[1]));
       }
       caches.forEach(BlockCache::close);
     }
     return out;
+  }
+
+  /** One cached forward of the first n rows' caches, k drafts of the block each, its argmax read back. */
+  private void cached(DiffusionLM lm, List<BlockCache> caches, long[] ids, int n, int k) {
+    int len = prompt + gen;
+    int t = k * block;
+    long[] q = new long[n * t];
+    long[] pos = new long[n * t];
+    long[] draft = new long[n * t];
+    for (int i = 0; i < n * t; i++) {
+      q[i] = ids[(i / t) * len + prompt + i % block];
+      pos[i] = prompt + i % block;
+      draft[i] = (i % t) / block;
+    }
+    long[] index = new long[n * t];
+    Arrays.setAll(index, i -> i % t);
+    try (NDManager c = lm.newScope()) {
+      lm.logitsWithCache(caches.subList(0, n), c.create(q, new Shape(n, t)), c.create(pos, new Shape(n, t)),
+          c.create(draft, new Shape(n, t)), c.create(index, new Shape(n, t)), 0, null, null).argMax(-1).toLongArray();
+    }
+  }
+
+  /**
+   * Mean ms per forward over the shapes in a shuffled order, three times: the first pass meets each
+   * shape for the first time (what compiling or planning per shape costs), the second meets them again
+   * in the same changing order, the third calls each twice and times the repeat (its steady cost).
+   */
+  private static void walk(Map<String, Double> out, String name, List<int[]> shapes, Consumer<int[]> forward) {
+    List<int[]> order = new ArrayList<>(shapes);
+    Collections.shuffle(order, new Random(1));
+    for (String pass : List.of("first", "second")) {
+      long t0 = System.nanoTime();
+      order.forEach(forward);
+      out.put(name + " " + pass + " pass", (System.nanoTime() - t0) / 1e6 / order.size());
+    }
+    long total = 0;
+    for (int[] sh : order) {
+      forward.accept(sh);
+      long t0 = System.nanoTime();
+      forward.accept(sh);
+      total += System.nanoTime() - t0;
+    }
+    out.put(name + " repeated", total / 1e6 / order.size());
   }
 
   private static long[] randomIds(Random r, int n, int vocab) {
@@ -194,6 +257,21 @@ final class ForwardCostCommand implements Callable<Integer> {
     long[] index = new long[b * block];
     Arrays.setAll(index, i -> prompt + i % block);
     return index;
+  }
+
+  /** The median ms of {@code forward} under {@code name}; with --profile, then one forward traced. */
+  private void timed(Map<String, Double> out, String name, Runnable forward) {
+    out.put(name, median(forward));
+    if (profile != null) {
+      try {
+        Files.createDirectories(profile);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      JniUtils.startProfile(false, false, false);
+      forward.run();
+      JniUtils.stopProfile(profile.resolve(name.replaceAll("[^A-Za-z0-9]+", "-") + ".json").toString());
+    }
   }
 
   private double median(Runnable forward) {
