@@ -17,15 +17,37 @@ import java.util.Map;
  * positions 0..len-1, so its logits do not depend on its neighbours); cached forwards put each row's
  * drafts side by side against the row's one frozen cache, all rows in one call. The LM head runs on
  * each sequence's block only; the {@link Sampler} turns the logits into predictions.
+ *
+ * <p>Shapes come in buckets: a forward's sequence count (and a cached one's rows and drafts per row)
+ * is padded up to the next of 1, 2, 3, 4, 6, 8, 12, 16, 24, ... with copies of its last sequence,
+ * whose outputs nobody reads. libtorch's graph executor compiles its fused kernels anew for every
+ * shape it meets (about 20 ms each for the demo model on the H200) and, past a dozen, runs a shape
+ * unfused; FreeDave's forwards, whose size changes with every round's drafts, met so many that they
+ * ran unfused (docs/results.md, "Shape buckets"). Rows are independent, so a copy changes no real
+ * row's logits; the price is at most half a forward's compute more, paid only where a forward is
+ * compute-bound, and the draft budget measures it like any other cost.
  */
 final class BatchForward {
   private BatchForward() {}
 
+  /** {@code -Dfreedave.shape-buckets=false} runs every forward at its exact size (for comparison). */
+  static final boolean BUCKETS = !"false".equals(System.getProperty("freedave.shape-buckets"));
+
+  /** The bucket of {@code n} >= 1: the smallest of 1, 2, 3, 4, 6, 8, 12, ... (2^i and 3 * 2^i) not below it. */
+  static int bucket(int n) {
+    if (!BUCKETS || n <= 2) {
+      return n;
+    }
+    int pow = Integer.highestOneBit(n - 1); // n - 1 < 2 pow, so n <= 2 pow
+    return n <= pow + pow / 2 ? pow + pow / 2 : 2 * pow;
+  }
+
   /**
    * Predictions in input order, and per sequence the row's new cache where the forward made one (a
-   * fill froze it, or a block-causal forward appended a finished block to it), null elsewhere.
+   * fill froze it, or a block-causal forward appended a finished block to it), null elsewhere;
+   * {@code shape} names the input shapes of the step's model calls (equal strings, equal shapes).
    */
-  record Output(List<Prediction> predictions, BlockCache[] filled) {}
+  record Output(List<Prediction> predictions, BlockCache[] filled, String shape) {}
 
   /** Sequences that go into one call: full forwards of one policy, or cached ones, of one attention. */
   private record Group(boolean cached, CacheMode mode, int block) {}
@@ -34,6 +56,7 @@ final class BatchForward {
     Prediction[] preds = new Prediction[seqs.size()];
     BlockCache[] filled = new BlockCache[seqs.size()];
     Map<Group, List<Integer>> groups = new LinkedHashMap<>();
+    StringBuilder shape = new StringBuilder();
     for (int i = 0; i < seqs.size(); i++) {
       Sequence s = seqs.get(i);
       boolean cached = s.cache() != null; // drafts of a row stay adjacent
@@ -41,11 +64,9 @@ final class BatchForward {
     }
     try {
       for (Map.Entry<Group, List<Integer>> e : groups.entrySet()) {
-        if (e.getKey().cached()) {
-          runCached(model, seqs, e.getValue(), e.getKey().block(), preds, filled);
-        } else {
-          runFull(model, seqs, e.getValue(), e.getKey().mode(), e.getKey().block(), preds, filled);
-        }
+        shape.append(e.getKey()).append(e.getKey().cached()
+            ? runCached(model, seqs, e.getValue(), e.getKey().block(), preds, filled)
+            : runFull(model, seqs, e.getValue(), e.getKey().mode(), e.getKey().block(), preds, filled));
       }
     } catch (RuntimeException e) {
       for (BlockCache c : filled) {
@@ -55,10 +76,11 @@ final class BatchForward {
       }
       throw e;
     }
-    return new Output(List.of(preds), filled);
+    return new Output(List.of(preds), filled, shape.toString());
   }
 
-  private static void runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode, int block,
+  /** @return the call's input shape */
+  private static String runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode, int block,
       Prediction[] preds, BlockCache[] filled) {
     int n = idx.size();
     int len = 0;
@@ -77,14 +99,15 @@ final class BatchForward {
     ragged |= len % multiple != 0;
     len = (len + multiple - 1) / multiple * multiple;
     int offset = model.spec().predictionOffset();
-    long[] ids = new long[n * len];
-    long[] keep = ragged ? new long[n * len] : null;
-    long[] index = new long[n * w];
-    int[] lengths = new int[n];
-    int[] qs = new int[n];
-    int[] qe = new int[n];
-    for (int r = 0; r < n; r++) {
-      Sequence s = all.get(idx.get(r));
+    int nb = bucket(n); // rows n .. nb - 1 repeat the last sequence
+    long[] ids = new long[nb * len];
+    long[] keep = ragged ? new long[nb * len] : null;
+    long[] index = new long[nb * w];
+    int[] lengths = new int[nb];
+    int[] qs = new int[nb];
+    int[] qe = new int[nb];
+    for (int r = 0; r < nb; r++) {
+      Sequence s = all.get(idx.get(Math.min(r, n - 1)));
       lengths[r] = s.length();
       for (int j = 0; j < s.length(); j++) {
         ids[r * len + j] = s.tokens()[j];
@@ -99,12 +122,15 @@ final class BatchForward {
       qs[r] = s.queryStart();
       qe[r] = s.queryEnd();
     }
-    List<Sequence> rows = new ArrayList<>(n);
+    List<Sequence> rows = new ArrayList<>(nb);
     idx.forEach(i -> rows.add(all.get(i)));
+    while (rows.size() < nb) {
+      rows.add(null); // a copy: no prediction
+    }
     try (NDManager m = model.newScope()) {
-      NDArray idArr = m.create(ids, new Shape(n, len));
-      NDArray keepArr = keep == null ? null : m.create(keep, new Shape(n, len));
-      NDArray indexArr = m.create(index, new Shape(n, w));
+      NDArray idArr = m.create(ids, new Shape(nb, len));
+      NDArray keepArr = keep == null ? null : m.create(keep, new Shape(nb, len));
+      NDArray indexArr = m.create(index, new Shape(nb, w));
       NDArray logits;
       if (mode == CacheMode.NONE) {
         logits = block > 0 ? model.logitsBlockCausal(idArr, keepArr, indexArr, block)
@@ -112,8 +138,12 @@ final class BatchForward {
       } else {
         List<BlockCache> caches = new ArrayList<>();
         logits = model.logitsFillingCache(idArr, keepArr, indexArr, lengths, qs, qe, mode, block, caches);
-        for (int r = 0; r < n; r++) {
-          filled[idx.get(r)] = caches.get(r);
+        for (int r = 0; r < nb; r++) {
+          if (r < n) {
+            filled[idx.get(r)] = caches.get(r);
+          } else {
+            caches.get(r).close();
+          }
         }
       }
       List<Prediction> p = Sampler.predict(model.spec(), logits, rows);
@@ -121,15 +151,17 @@ final class BatchForward {
         preds[idx.get(r)] = p.get(r);
       }
     }
+    return "[" + nb + "x" + len + "x" + w + (keep != null ? " keep" : "") + "]";
   }
 
   /**
    * All cached sequences in one forward: row r's drafts d = 0.. sit at [d * Q_r, (d + 1) * Q_r) of
-   * its query axis (Q_r its query window's length, T = the most any row needs), and logits come back
-   * as K slots of W per row. A block-causal row whose window begins with a finished block gets its
+   * its query axis (Q_r its query window's length; T = the bucket of the most drafts any row sends
+   * times the longest window), and logits come back as that bucket's count of slots of W per row. A block-causal row whose window begins with a finished block gets its
    * grown cache back.
    */
-  private static void runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, int block,
+  /** @return the call's input shape */
+  private static String runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, int block,
       Prediction[] preds, BlockCache[] filled) {
     List<List<Sequence>> rows = new ArrayList<>();
     List<List<Integer>> rowIdx = new ArrayList<>();
@@ -146,58 +178,68 @@ final class BatchForward {
     }
     int r = rows.size();
     int offset = model.spec().predictionOffset();
-    int t = 0;
+    int q = 0;
     int k = 0;
     int w = 0;
     for (int i = 0; i < r; i++) {
       Sequence first = rows.get(i).get(0);
-      t = Math.max(t, rows.get(i).size() * (first.queryEnd() - first.queryStart()));
+      q = Math.max(q, first.queryEnd() - first.queryStart());
       k = Math.max(k, rows.get(i).size());
       for (Sequence s : rows.get(i)) {
         w = Math.max(w, s.windowLength());
       }
     }
-    long[] ids = new long[r * t];
-    long[] pos = new long[r * t];
-    long[] drafts = new long[r * t];
-    long[] index = new long[r * k * w];
-    int[] commitTo = new int[r];
+    // rows r .. rb - 1 repeat the last row's cache with padding queries only; slots k .. kb - 1 of a
+    // row are padding (draft -1, which attends to the frozen keys and itself)
+    int rb = bucket(r);
+    int kb = bucket(k);
+    int t = kb * q;
+    long[] ids = new long[rb * t];
+    long[] pos = new long[rb * t];
+    long[] drafts = new long[rb * t];
+    long[] index = new long[rb * kb * w];
+    int[] commitTo = new int[rb]; // 0: a padding row appends nothing
     java.util.Arrays.fill(drafts, -1);
-    for (int i = 0; i < r; i++) {
-      Sequence first = rows.get(i).get(0);
+    for (int i = 0; i < rb; i++) {
+      List<Sequence> row = i < r ? rows.get(i) : List.of();
+      Sequence first = rows.get(Math.min(i, r - 1)).get(0);
       int qs = first.queryStart();
-      int q = first.queryEnd() - qs;
-      commitTo[i] = first.commitTo();
+      int qr = first.queryEnd() - qs;
+      commitTo[i] = i < r ? first.commitTo() : 0;
       for (int j = 0; j < t; j++) {
-        pos[i * t + j] = qs + (j < rows.get(i).size() * q ? j % q : 0);
+        pos[i * t + j] = qs + (j < row.size() * qr ? j % qr : 0);
       }
-      for (int d = 0; d < rows.get(i).size(); d++) {
-        Sequence s = rows.get(i).get(d);
-        for (int j = 0; j < q; j++) {
-          ids[i * t + d * q + j] = s.tokens()[qs + j];
-          drafts[i * t + d * q + j] = d;
+      for (int d = 0; d < row.size(); d++) {
+        Sequence s = row.get(d);
+        for (int j = 0; j < qr; j++) {
+          ids[i * t + d * qr + j] = s.tokens()[qs + j];
+          drafts[i * t + d * qr + j] = d;
         }
         // the window's logits rows within the draft's query (the dual cache's query is the window)
         int at = s.promptLength() + s.windowStart() - offset - qs;
         for (int j = 0; j < w; j++) {
-          index[(i * k + d) * w + j] = d * q + at + Math.min(j, s.windowLength() - 1);
+          index[(i * kb + d) * w + j] = d * qr + at + Math.min(j, s.windowLength() - 1);
         }
       }
-    }
-    List<Sequence> slots = new ArrayList<>(r * k); // logits row of each (row, draft) slot; null = unused
-    for (List<Sequence> row : rows) {
-      for (int d = 0; d < k; d++) {
-        slots.add(d < row.size() ? row.get(d) : null);
+      if (i >= r) {
+        caches.add(caches.get(r - 1));
       }
     }
-    BlockCache[] grown = new BlockCache[r];
+    List<Sequence> slots = new ArrayList<>(rb * kb); // logits row of each (row, draft) slot; null = unused
+    for (int i = 0; i < rb; i++) {
+      for (int d = 0; d < kb; d++) {
+        slots.add(i < r && d < rows.get(i).size() ? rows.get(i).get(d) : null);
+      }
+    }
+    BlockCache[] grown = new BlockCache[rb];
     try (NDManager m = model.newScope()) {
-      NDArray logits = model.logitsWithCache(caches, m.create(ids, new Shape(r, t)), m.create(pos, new Shape(r, t)),
-          m.create(drafts, new Shape(r, t)), m.create(index, new Shape(r, (long) k * w)), block, commitTo, grown);
+      NDArray logits = model.logitsWithCache(caches, m.create(ids, new Shape(rb, t)), m.create(pos, new Shape(rb, t)),
+          m.create(drafts, new Shape(rb, t)), m.create(index, new Shape(rb, (long) kb * w)), block, commitTo, grown);
       for (int i = 0; i < r; i++) {
         filled[rowIdx.get(i).get(0)] = grown[i]; // the row takes it with its first sequence's predictions
       }
-      List<Prediction> p = Sampler.predict(model.spec(), logits.reshape(r * k, w, logits.getShape().get(2)), slots);
+      List<Prediction> p = Sampler.predict(model.spec(), logits.reshape((long) rb * kb, w, logits.getShape().get(2)),
+          slots);
       int at = 0;
       for (int slot = 0; slot < slots.size(); slot++) {
         if (slots.get(slot) != null) {
@@ -205,5 +247,7 @@ final class BatchForward {
         }
       }
     }
+    int frozen = caches.stream().mapToInt(BlockCache::frozenLength).max().orElse(0);
+    return "[" + rb + "x" + t + "x" + kb * w + " frozen " + frozen + "]";
   }
 }

@@ -161,7 +161,7 @@ public final class DecodeScheduler {
         positions += rows.get(i).recordForward(batch.subList(at, at + wanted.get(i).size()));
         at += wanted.get(i).size();
       }
-      budget.forward(positions, nanos);
+      budget.forward(positions, nanos, forward.shape());
       limitDrafts(rows);
       at = 0;
       for (int i = 0; i < rows.size(); i++) {

@@ -2,8 +2,10 @@ package dev.freedave.decode;
 
 import dev.freedave.model.DiffusionLM;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.WeakHashMap;
 
 /**
@@ -34,6 +36,14 @@ final class DraftBudget {
   }
 
   private static final int DEPTHS = 64;
+  /**
+   * Drafts must promise this much more progress per second than one draft (a static step) to be
+   * sent: the estimate rests on the fastest time seen at a size and on acceptance so far, and where a
+   * forward is compute-bound (64 rows of the demo model in float32 on the H200) choices that looked a
+   * little better came out 1-6 % slower than static over several runs. Where drafts pay, they pay
+   * 1.5-3x, far above it; among counts that clear it the best estimate wins.
+   */
+  static final double MARGIN = 0.10;
   private static final Map<DiffusionLM, Costs> COSTS = Collections.synchronizedMap(new WeakHashMap<>());
 
   private final Policy policy;
@@ -62,9 +72,9 @@ final class DraftBudget {
     }
   }
 
-  /** A step's forwards computed {@code positions} query positions in {@code nanos}. */
-  void forward(long positions, long nanos) {
-    costs.observe(positions, nanos);
+  /** A step's forwards of input shape {@code shape} computed {@code positions} query positions in {@code nanos}. */
+  void forward(long positions, long nanos, String shape) {
+    costs.observe(positions, nanos, shape);
   }
 
   /**
@@ -84,6 +94,7 @@ final class DraftBudget {
     }
     int best = 1;
     double bestRate = -1;
+    double staticRate = 0;
     double advance = 0; // expected steps one row's chain advances with k drafts
     double reach = 1;
     for (int k = 1; k <= maxDrafts; k++) {
@@ -94,17 +105,23 @@ final class DraftBudget {
       advance += reach;
       int fit = Math.max(1, Math.min(draftRows, (maxSequences - fixedSteps) / k));
       double rate = (fit * advance + fixedSteps) / costs.cost(fixedPositions + (long) fit * k * perDraft);
+      if (k == 1) {
+        staticRate = rate;
+      }
       if (rate > bestRate * (1 + 1e-9)) { // ties go to fewer drafts
         bestRate = rate;
         best = k;
       }
     }
-    return best;
+    return bestRate >= staticRate * (1 + MARGIN) ? best : 1;
   }
 
   /**
    * Forward time by size, per power of two of positions: the fastest time seen there (libtorch
-   * compiling for a new size only ever makes a call slower). A size not seen in the last
+   * compiling for a new size only ever makes a call slower). The first forward of each input shape
+   * is not counted at all: libtorch compiles its fused kernels for a shape on first sight (~20 ms on
+   * the H200 for a 3 ms forward of the demo model), and that one time, taken for the size's cost, kept
+   * the budget away from the sizes it had met only once. A size not seen in the last
    * {@value #STALE} forwards counts as unknown and starts afresh when seen again; an unknown size
    * costs what its known neighbours do, and past the largest known one what that one does, so it
    * gets tried and measured.
@@ -115,9 +132,13 @@ final class DraftBudget {
     private final long[] seenAt = new long[BUCKETS];
     private final long[] lastTick = new long[BUCKETS];
     private final double[] nanos = new double[BUCKETS];
+    private final Set<String> shapes = new HashSet<>();
     private long tick;
 
-    synchronized void observe(long positions, long t) {
+    synchronized void observe(long positions, long t, String shape) {
+      if (shapes.add(shape)) {
+        return; // first sight: compiling, not computing
+      }
       int b = bucket(positions);
       tick++;
       if (!known(b) || t < nanos[b]) {

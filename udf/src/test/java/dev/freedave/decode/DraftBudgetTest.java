@@ -6,11 +6,17 @@ import org.junit.jupiter.api.Test;
 
 /** The draft count follows the measured cost of forwards and the measured acceptance of drafts. */
 class DraftBudgetTest {
-  /** Feeds forward times of cost(positions) at every power of two. */
+  /** Feeds forward times of cost(positions) at every power of two, each size's shape met before. */
   private static void measure(DraftBudget b, java.util.function.LongUnaryOperator nanos) {
     for (long p = 1; p <= 1 << 16; p *= 2) {
-      b.forward(p, nanos.applyAsLong(p));
+      forward(b, p, nanos.applyAsLong(p));
     }
+  }
+
+  /** A forward of a shape seen before (a first sight is not counted), one shape per size. */
+  private static void forward(DraftBudget b, long positions, long nanos) {
+    b.forward(positions, nanos, "shape " + positions);
+    b.forward(positions, nanos, "shape " + positions);
   }
 
   /** Rounds that sent k drafts and were accepted through index {@code reached}. */
@@ -50,6 +56,18 @@ class DraftBudgetTest {
   }
 
   @Test
+  void draftsThatPromiseLittleOverAStaticStepAreNotSent() {
+    DraftBudget thin = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    measure(thin, p -> 1000 * (p + 3)); // nearly proportional: 8 accepted drafts promise 8 % over one
+    rounds(thin, 200, 8, 7);
+    assertThat(thin.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(1);
+    DraftBudget worth = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    measure(worth, p -> 1000 * (p + 32)); // half the cost of one draft is fixed: 8 promise 78 % more
+    rounds(worth, 200, 8, 7);
+    assertThat(worth.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(8);
+  }
+
+  @Test
   void theCountFollowsTheRidgeAndGrowsBackAsRowsFinish() {
     DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
     measure(b, p -> 1_000_000 * Math.max(256, p)); // flat up to 256 positions, then linear
@@ -65,18 +83,33 @@ class DraftBudgetTest {
     DraftBudget.Costs c = new DraftBudget.Costs();
     DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, c);
     rounds(b, 100, 8, 7);
-    b.forward(32, 1_000_000);
-    b.forward(256, 900_000_000); // compiling for the new size
+    forward(b, 32, 1_000_000);
+    forward(b, 256, 900_000_000);
     assertThat(b.drafts(8, 1, 32, 0, 0, 1 << 20)).as("256 positions look slow").isLessThan(8);
-    b.forward(256, 1_000_000); // compiled: as fast as 32
+    forward(b, 256, 1_000_000); // as fast as 32 after all
     assertThat(b.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(8);
-    b.forward(256, 900_000_000);
+    forward(b, 256, 900_000_000);
     for (int i = 0; i < 300; i++) { // only small forwards for a while: the large size goes stale
-      b.forward(32, 1_000_000);
+      forward(b, 32, 1_000_000);
     }
     assertThat(c.cost(256)).isEqualTo(c.cost(32));
-    b.forward(256, 5_000_000); // seen again: the new time, not the old minimum
+    forward(b, 256, 5_000_000); // seen again: the new time, not the old minimum
     assertThat(c.cost(256)).isEqualTo(5_000_000);
+  }
+
+  @Test
+  void theFirstForwardOfAShapeIsNotCounted() {
+    DraftBudget.Costs c = new DraftBudget.Costs();
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, c);
+    rounds(b, 100, 8, 7);
+    forward(b, 32, 1_000_000);
+    b.forward(256, 900_000_000, "new shape"); // libtorch compiling for it
+    assertThat(c.cost(256)).isEqualTo(1_000_000);
+    assertThat(b.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(8);
+    b.forward(256, 2_000_000, "new shape");
+    assertThat(c.cost(256)).isEqualTo(2_000_000);
+    b.forward(256, 900_000_000, "another shape of that size"); // its first sight too
+    assertThat(c.cost(256)).isEqualTo(2_000_000);
   }
 
   @Test
