@@ -25,48 +25,58 @@ class TransformerCore(Module):
   eps : float
   cuda_efficient : bool
 
-  # RMSNorm computed in float32 (x * rsqrt(mean(x^2) + eps) * w), as the reference models do
+  # RMSNorm x * rsqrt(mean(x^2) + eps) * w, accumulated in float32 as the reference models do: one
+  # aten op (a fused kernel on CUDA) where the written-out formula dispatched five. The weights share
+  # the residual stream's dtype (LlamaWeights); a float16 q/k under float32 norms is widened first.
   def norm(self: __torch__.freedave.TransformerCore, x: Tensor, w: Tensor) -> Tensor:
-    xf = x.float()
-    return xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps) * w
+    if x.dtype != w.dtype:
+      x = x.float()
+    return torch.rms_norm(x, [w.size(0)], w, self.eps)
 
-  # half-rotation RoPE on [B, T, n, hd] with cos/sin [B, T, 1, hd]
+  # x in dtype dt: a cast only where it changes something (a no-op cast still costs an op's dispatch)
+  def cast(self: __torch__.freedave.TransformerCore, x: Tensor, dt: int) -> Tensor:
+    if x.dtype != dt:
+      x = x.to(dt)
+    return x
+
+  # half-rotation RoPE on [B, n, T, hd] with cos/sin [B, 1, T, hd]
   def rope(self: __torch__.freedave.TransformerCore, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     half = self.head_dim // 2
-    return x * cos + torch.cat([torch.neg(x[:, :, :, half:]), x[:, :, :, :half]], -1) * sin
+    return x * cos + torch.cat([torch.neg(x.narrow(3, half, half)), x.narrow(3, 0, half)], -1) * sin
 
   # q [B, H, T, hd] against k, v [B, Hkv, S, hd] -> [B, T, H * hd]. GQA without copying K/V: the
-  # query heads of one KV head are folded into its rows; bias (see bias()) is [B, 1, 1, S] or, per
-  # query, [B, 1, G * T, S] (see grouped()).
+  # query heads of one KV head are folded into its rows; bias is bias()'s [B, Hkv, G * T, S].
   def attend(self: __torch__.freedave.TransformerCore, q: Tensor, k: Tensor, v: Tensor, bias: Optional[Tensor]) -> Tensor:
     b = q.size(0)
     t = q.size(2)
     g = self.heads // self.kv_heads
-    qg = q.reshape([b, self.kv_heads, g * t, self.head_dim])
+    qg = q
+    if g > 1:
+      qg = q.reshape([b, self.kv_heads, g * t, self.head_dim])
     if q.is_cuda and self.cuda_efficient:
       # the memory-efficient kernel by name: scaled_dot_product_attention's own pick for float16 on
       # an H100/H200 is cuDNN's, which builds a plan for every new shape (40-55 ms each, and
       # FreeDave's forwards change shape every step; docs/results.md, "cuDNN attention")
-      full : Optional[Tensor] = None
-      if bias is not None:
-        full = bias.expand([b, self.kv_heads, g * t, k.size(2)])
-      o = torch._scaled_dot_product_efficient_attention(qg, k, v, full, qg.requires_grad)[0]
+      o = torch._scaled_dot_product_efficient_attention(qg, k, v, bias, qg.requires_grad)[0]
     else:
       o = torch.scaled_dot_product_attention(qg, k, v, attn_mask=bias)
-    return o.reshape([b, self.heads, t, self.head_dim]).transpose(1, 2).reshape([b, t, self.heads * self.head_dim])
+    if g > 1:
+      o = o.reshape([b, self.heads, t, self.head_dim])
+    return o.transpose(1, 2).reshape([b, t, self.heads * self.head_dim])
 
-  # a boolean mask (true = may attend) as the additive bias attend() takes, in the dtype dt of the
-  # queries: 0 or -inf, each row of keys padded in memory to a multiple of 16 (the alignment the
-  # memory-efficient kernel reads with), made once per forward for all layers
-  def bias(self: __torch__.freedave.TransformerCore, mask: Optional[Tensor], dt: int) -> Optional[Tensor]:
+  # a boolean mask [B, 1, 1 or G * T, S] (true = may attend) as the additive bias attend() takes, in
+  # the dtype dt of the queries, for q queries per KV head (G * T): 0 or -inf, each row of keys padded
+  # in memory to a multiple of 16 (the alignment the memory-efficient kernel reads with), broadcast to
+  # [B, Hkv, q, S] as that kernel takes it; made once per forward for all layers
+  def bias(self: __torch__.freedave.TransformerCore, mask: Optional[Tensor], dt: int, q: int) -> Optional[Tensor]:
     if mask is None:
       return None
     s = mask.size(3)
     wide = (s + 15) // 16 * 16
     out = torch.full([mask.size(0), mask.size(1), mask.size(2), wide], float("-inf"), dtype=dt, device=mask.device)
-    out = out[:, :, :, :s]
+    out = out.narrow(3, 0, s)
     out.masked_fill_(mask, 0.0)
-    return out
+    return out.expand([mask.size(0), self.kv_heads, q, s])
 
   # One block on h [B, T, d]. With at >= 0 the fresh keys/values are written into kl, vl
   # [B, Hkv, S, hd] at [at, at + T) and attention runs over all S of them (frozen + fresh); with
@@ -77,32 +87,33 @@ class TransformerCore(Module):
     b = h.size(0)
     t = h.size(1)
     dt = weights[w + 1].dtype
-    x = self.norm(h, weights[w]).to(dt)
+    x = self.cast(self.norm(h, weights[w]), dt)
     if self.qkv_bias:
       qkv = torch.linear(x, weights[w + 1], weights[w + 2])
     else:
       qkv = torch.linear(x, weights[w + 1])
-    qkv = qkv.view([b, t, self.heads + 2 * self.kv_heads, self.head_dim])
-    qk = qkv[:, :, :self.heads + self.kv_heads]
+    # every head of q, k and v as [B, heads, T, hd] in one view
+    qkv = qkv.view([b, t, self.heads + 2 * self.kv_heads, self.head_dim]).transpose(1, 2)
+    qk = qkv.narrow(1, 0, self.heads + self.kv_heads)
     if self.qk_norm:
       # each head's q and k through their own RMSNorm over hd, before RoPE (Qwen3)
-      qk = torch.cat([self.norm(qk[:, :, :self.heads], weights[w + 7]).to(dt),
-                      self.norm(qk[:, :, self.heads:], weights[w + 8]).to(dt)], 2)
+      qk = torch.cat([self.cast(self.norm(qk.narrow(1, 0, self.heads), weights[w + 7]), dt),
+                      self.cast(self.norm(qk.narrow(1, self.heads, self.kv_heads), weights[w + 8]), dt)], 1)
     qk = self.rope(qk, cos, sin)
-    q = qk[:, :, :self.heads].transpose(1, 2)
-    k = qk[:, :, self.heads:].transpose(1, 2)
-    v = qkv[:, :, self.heads + self.kv_heads:].transpose(1, 2)
+    q = qk.narrow(1, 0, self.heads)
+    k = qk.narrow(1, self.heads, self.kv_heads)
+    v = qkv.narrow(1, self.heads + self.kv_heads, self.kv_heads)
     if at >= 0:
-      kl[:, :, at:at + t] = k
-      vl[:, :, at:at + t] = v
+      kl.narrow(2, at, t).copy_(k)
+      vl.narrow(2, at, t).copy_(v)
       o = self.attend(q, kl, vl, bias)
     else:
       o = self.attend(q, k, v, bias)
-    h = h + torch.linear(o, weights[w + 3]).to(h.dtype)
-    x = self.norm(h, weights[w + 4]).to(dt)
-    gu = torch.linear(x, weights[w + 5])
-    f = gu.size(2) // 2
-    return h + torch.linear(torch.silu(gu[:, :, :f]) * gu[:, :, f:], weights[w + 6]).to(h.dtype)
+    # the residual adds promote a float16 branch to a float32 stream (Dream) by themselves
+    h = h + torch.linear(o, weights[w + 3])
+    x = self.cast(self.norm(h, weights[w + 4]), dt)
+    gu = torch.linear(x, weights[w + 5]).chunk(2, -1)
+    return h + torch.linear(torch.silu(gu[0]) * gu[1], weights[w + 6])
 
   # a per-query mask [B, 1, T, S] repeated for the G query heads folded into each KV head's rows
   def grouped(self: __torch__.freedave.TransformerCore, mask: Tensor) -> Tensor:
@@ -122,18 +133,18 @@ class TransformerCore(Module):
   # float32 logits [B, W, V] of the rows out_index [B, W] picks: the LM head runs on W, not T
   def head(self: __torch__.freedave.TransformerCore, h: Tensor, out_index: Tensor, weights: List[Tensor]) -> Tensor:
     hw = torch.gather(h, 1, out_index.unsqueeze(2).expand([h.size(0), out_index.size(1), h.size(2)]))
-    return torch.linear(self.norm(hw, weights[1]).to(weights[2].dtype), weights[2]).float()
+    return torch.linear(self.cast(self.norm(hw, weights[1]), weights[2].dtype), weights[2]).float()
 
-  # cos/sin tables [P, hd] -> the rows of positions pos [B, T], as [B, T, 1, hd]
+  # cos/sin tables [P, hd] -> the rows of positions pos [B, T], as [B, 1, T, hd]
   def angles(self: __torch__.freedave.TransformerCore, table: Tensor, pos: Tensor) -> Tensor:
-    return table[pos].unsqueeze(2)
+    return table[pos].unsqueeze(1)
 
   # the hidden states [B, T, d] of whole rows after every layer (h stands in for the unused caches)
   def stack(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, mask: Optional[Tensor], cos: Tensor,
             sin: Tensor, weights: List[Tensor]) -> Tensor:
     c = self.angles(cos, pos)
     s = self.angles(sin, pos)
-    bias = self.bias(mask, weights[4].dtype)
+    bias = self.bias(mask, weights[4].dtype, self.heads // self.kv_heads * ids.size(1))
     h = self.embed(ids, weights)
     for i in range(self.layers):
       h = self.layer(h, i, weights, c, s, h, h, -1, bias)
@@ -178,10 +189,12 @@ class TransformerCore(Module):
     s = self.angles(sin, pos)
     kall = torch.empty([b, self.layers, self.kv_heads, t, self.head_dim], dtype=dt, device=ids.device)
     vall = torch.empty([b, self.layers, self.kv_heads, t, self.head_dim], dtype=dt, device=ids.device)
-    bias = self.bias(mask, dt)
+    bias = self.bias(mask, dt, self.heads // self.kv_heads * t)
     h = self.embed(ids, weights)
+    ks = kall.unbind(1)
+    vs = vall.unbind(1)
     for i in range(self.layers):
-      h = self.layer(h, i, weights, c, s, kall[:, i], vall[:, i], 0, bias)
+      h = self.layer(h, i, weights, c, s, ks[i], vs[i], 0, bias)
     return self.head(h, out_index, weights), kall, vall
 
   # Cached forward of R rows at once. ids, pos, draft [R, T]: each row's drafts' query windows back
@@ -215,19 +228,21 @@ class TransformerCore(Module):
       # every element is written before it is read
       kbuf = torch.empty([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
       vbuf = torch.empty([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
-      kbuf[:, :, :, :f] = torch.stack(kcache)
-      vbuf[:, :, :, :f] = torch.stack(vcache)
+      kbuf.narrow(3, 0, f).copy_(torch.stack(kcache))
+      vbuf.narrow(3, 0, f).copy_(torch.stack(vcache))
     else:
       # rows of several lengths: copied row by row, the gaps zero (masked, but never NaN)
       kbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
       vbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
       for j in range(r):
         fr = kcache[j].size(2)
-        kbuf[j, :, :, :fr] = kcache[j]
-        vbuf[j, :, :, :fr] = vcache[j]
-    bias = self.bias(mask, dt)
+        kbuf[j].narrow(2, 0, fr).copy_(kcache[j])
+        vbuf[j].narrow(2, 0, fr).copy_(vcache[j])
+    bias = self.bias(mask, dt, self.heads // self.kv_heads * t)
+    ks = kbuf.unbind(1)
+    vs = vbuf.unbind(1)
     for i in range(self.layers):
-      h = self.layer(h, i, weights, c, s, kbuf[:, i], vbuf[:, i], f, bias)
+      h = self.layer(h, i, weights, c, s, ks[i], vs[i], f, bias)
     return h, kbuf, vbuf
 
   # the logits [R, W, V] of a cached forward (see cached_hidden)
@@ -244,11 +259,12 @@ class TransformerCore(Module):
                 cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
     h, kbuf, vbuf = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights)
     f = key_keep.size(1)
-    return self.head(h, out_index, weights), kbuf[:, :, :, f:], vbuf[:, :, :, f:]
+    t = ids.size(1)
+    return self.head(h, out_index, weights), kbuf.narrow(3, f, t), vbuf.narrow(3, f, t)
 
   # every position's logits with autograd (a trainer's forward: tensors only, keep always applied)
   def train_logits(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, cos: Tensor,
                    sin: Tensor, weights: List[Tensor]) -> Tensor:
     mask = torch.ne(keep, 0).view([ids.size(0), 1, 1, ids.size(1)])
     h = self.stack(ids, pos, mask, cos, sin, weights)
-    return torch.linear(self.norm(h, weights[1]).to(weights[2].dtype), weights[2]).float()
+    return torch.linear(self.cast(self.norm(h, weights[1]), weights[2].dtype), weights[2]).float()

@@ -19,8 +19,10 @@ import java.util.Map;
  * A model's weights on the device in the layout the transformer core reads:
  * {@code [embedding, final norm, head]} then per layer {@code [attn norm, qkv, qkv bias, o, ffn
  * norm, gate|up, down]} and, for a family with q/k norms, {@code [q norm, k norm]}; q/k/v and gate/up
- * fused so each is one matmul, norms in float32, the rest in the compute dtype. A model without q/k/v
- * bias holds an empty tensor in its slot.
+ * fused so each is one matmul, all in the compute dtype but the norms of a family whose residual
+ * stream is float32 ({@link ModelFamily#residualFp32}), which are float32 like that stream: a norm's
+ * input and weight share a dtype, so the core's RMSNorm is one op without casts (the checkpoints'
+ * BF16 norm weights are exact in float16). A model without q/k/v bias holds an empty tensor in its slot.
  */
 final class LlamaWeights {
   /** Tensors per layer of a config's family: 7, and the two q/k norms where it has them. */
@@ -43,23 +45,24 @@ final class LlamaWeights {
     WeightNames n = new WeightNames(c);
     ckpt.validate(n.expected());
     List<NDArray> t = new ArrayList<>();
+    DataType norms = normDtype(c, dtype);
     NDArray embedding = ckpt.load(m, n.embedding(), dtype);
     t.add(embedding);
-    t.add(ckpt.load(m, n.finalNorm(), DataType.FLOAT32));
+    t.add(ckpt.load(m, n.finalNorm(), norms));
     t.add(c.tiedEmbeddings() ? embedding : ckpt.load(m, n.head(), dtype));
     for (int i = 0; i < c.numLayers(); i++) {
-      t.add(ckpt.load(m, n.layer(i, WeightNames.Part.ATTN_NORM), DataType.FLOAT32));
+      t.add(ckpt.load(m, n.layer(i, WeightNames.Part.ATTN_NORM), norms));
       t.add(fused(ckpt, m, dtype, n.layer(i, WeightNames.Part.Q), n.layer(i, WeightNames.Part.K),
           n.layer(i, WeightNames.Part.V)));
       t.add(c.qkvBias() ? fused(ckpt, m, dtype, n.layer(i, WeightNames.Part.Q_BIAS), n.layer(i, WeightNames.Part.K_BIAS),
           n.layer(i, WeightNames.Part.V_BIAS)) : m.zeros(new Shape(0), dtype));
       t.add(ckpt.load(m, n.layer(i, WeightNames.Part.O), dtype));
-      t.add(ckpt.load(m, n.layer(i, WeightNames.Part.FFN_NORM), DataType.FLOAT32));
+      t.add(ckpt.load(m, n.layer(i, WeightNames.Part.FFN_NORM), norms));
       t.add(fused(ckpt, m, dtype, n.layer(i, WeightNames.Part.GATE), n.layer(i, WeightNames.Part.UP)));
       t.add(ckpt.load(m, n.layer(i, WeightNames.Part.DOWN), dtype));
       if (c.family().qkNorm) {
-        t.add(ckpt.load(m, n.layer(i, WeightNames.Part.Q_NORM), DataType.FLOAT32));
-        t.add(ckpt.load(m, n.layer(i, WeightNames.Part.K_NORM), DataType.FLOAT32));
+        t.add(ckpt.load(m, n.layer(i, WeightNames.Part.Q_NORM), norms));
+        t.add(ckpt.load(m, n.layer(i, WeightNames.Part.K_NORM), norms));
       }
     }
     return new LlamaWeights(c, t);
@@ -72,25 +75,31 @@ final class LlamaWeights {
   static LlamaWeights random(ModelConfig c, DataType dtype, NDManager m) {
     long d = c.hiddenSize();
     long qkv = (long) (c.numHeads() + 2 * c.numKvHeads()) * c.headDim();
+    DataType norms = normDtype(c, dtype);
     List<NDArray> t = new ArrayList<>();
     NDArray embedding = normal(m, dtype, c.vocabSize(), d);
     t.add(embedding);
-    t.add(m.ones(new Shape(d)));
+    t.add(m.ones(new Shape(d), norms));
     t.add(c.tiedEmbeddings() ? embedding : normal(m, dtype, c.vocabSize(), d));
     for (int i = 0; i < c.numLayers(); i++) {
-      t.add(m.ones(new Shape(d)));
+      t.add(m.ones(new Shape(d), norms));
       t.add(normal(m, dtype, qkv, d));
       t.add(c.qkvBias() ? normal(m, dtype, qkv) : m.zeros(new Shape(0), dtype));
       t.add(normal(m, dtype, d, (long) c.numHeads() * c.headDim()));
-      t.add(m.ones(new Shape(d)));
+      t.add(m.ones(new Shape(d), norms));
       t.add(normal(m, dtype, 2L * c.intermediateSize(), d));
       t.add(normal(m, dtype, d, c.intermediateSize()));
       if (c.family().qkNorm) {
-        t.add(m.ones(new Shape(c.headDim())));
-        t.add(m.ones(new Shape(c.headDim())));
+        t.add(m.ones(new Shape(c.headDim()), norms));
+        t.add(m.ones(new Shape(c.headDim()), norms));
       }
     }
     return new LlamaWeights(c, t);
+  }
+
+  /** The norms' dtype: the residual stream's. */
+  private static DataType normDtype(ModelConfig c, DataType dtype) {
+    return c.family().residualFp32 ? DataType.FLOAT32 : dtype;
   }
 
   private static NDArray normal(NDManager m, DataType dtype, long... shape) {
