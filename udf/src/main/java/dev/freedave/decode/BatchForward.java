@@ -18,24 +18,26 @@ import java.util.Map;
  * drafts side by side against the row's one frozen cache, all rows in one call. The LM head runs on
  * each sequence's block only; the {@link Sampler} turns the logits into predictions.
  *
- * <p>Shapes come in buckets: a forward's sequence count (and a cached one's rows and drafts per row)
- * is padded up to the next of 1, 2, 3, 4, 6, 8, 12, 16, 24, ... with copies of its last sequence,
- * whose outputs nobody reads. libtorch's graph executor compiles its fused kernels anew for every
- * shape it meets (about 20 ms each for the demo model on the H200) and, past a dozen, runs a shape
- * unfused; FreeDave's forwards, whose size changes with every round's drafts, met so many that they
- * ran unfused (docs/results.md, "Shape buckets"). Rows are independent, so a copy changes no real
- * row's logits; the price is at most half a forward's compute more, paid only where a forward is
- * compute-bound, and the draft budget measures it like any other cost.
+ * <p>On a GPU shapes come in buckets: a forward's sequence count (and a cached one's rows and drafts
+ * per row) is padded up to the next of 1, 2, 3, 4, 6, 8, 12, 16, 24, ... with copies of its last
+ * sequence, whose outputs nobody reads. libtorch's graph executor compiles its fused CUDA kernels
+ * anew for every shape it meets (about 20 ms each for the demo model on the H200) and, past a dozen,
+ * runs a shape unfused; FreeDave's forwards, whose size changes with every round's drafts, met so
+ * many that they ran unfused (docs/results.md, "Shape buckets"). Rows are independent, so a copy
+ * changes no real row's logits; the price is at most half a forward's compute more, paid only where
+ * a forward is compute-bound, and the draft budget measures it like any other cost. On the CPU
+ * libtorch fuses nothing and a forward is compute-bound from a few rows on, so a copy would be pure
+ * cost (FreeDave at 8 rows on this project's 2-core VM: 0.71x static with buckets): exact sizes there.
  */
 final class BatchForward {
   private BatchForward() {}
 
-  /** {@code -Dfreedave.shape-buckets=false} runs every forward at its exact size (for comparison). */
-  static final boolean BUCKETS = !"false".equals(System.getProperty("freedave.shape-buckets"));
+  /** {@code -Dfreedave.shape-buckets=false} runs every GPU forward at its exact size (for comparison). */
+  private static final boolean BUCKETS = !"false".equals(System.getProperty("freedave.shape-buckets"));
 
   /** The bucket of {@code n} >= 1: the smallest of 1, 2, 3, 4, 6, 8, 12, ... (2^i and 3 * 2^i) not below it. */
   static int bucket(int n) {
-    if (!BUCKETS || n <= 2) {
+    if (n <= 2) {
       return n;
     }
     int pow = Integer.highestOneBit(n - 1); // n - 1 < 2 pow, so n <= 2 pow
@@ -52,7 +54,17 @@ final class BatchForward {
   /** Sequences that go into one call: full forwards of one policy, or cached ones, of one attention. */
   private record Group(boolean cached, CacheMode mode, int block) {}
 
+  /** The step's forwards, padded to shape buckets where the model runs on a GPU. */
   static Output run(DiffusionLM model, List<Sequence> seqs) {
+    boolean gpu;
+    try (NDManager probe = model.newScope()) {
+      gpu = probe.getDevice().isGpu();
+    }
+    return run(model, seqs, BUCKETS && gpu);
+  }
+
+  /** @param buckets whether to pad the forwards' batch sizes to their buckets */
+  static Output run(DiffusionLM model, List<Sequence> seqs, boolean buckets) {
     Prediction[] preds = new Prediction[seqs.size()];
     BlockCache[] filled = new BlockCache[seqs.size()];
     Map<Group, List<Integer>> groups = new LinkedHashMap<>();
@@ -65,8 +77,8 @@ final class BatchForward {
     try {
       for (Map.Entry<Group, List<Integer>> e : groups.entrySet()) {
         shape.append(e.getKey()).append(e.getKey().cached()
-            ? runCached(model, seqs, e.getValue(), e.getKey().block(), preds, filled)
-            : runFull(model, seqs, e.getValue(), e.getKey().mode(), e.getKey().block(), preds, filled));
+            ? runCached(model, seqs, e.getValue(), e.getKey().block(), buckets, preds, filled)
+            : runFull(model, seqs, e.getValue(), e.getKey().mode(), e.getKey().block(), buckets, preds, filled));
       }
     } catch (RuntimeException e) {
       for (BlockCache c : filled) {
@@ -81,7 +93,7 @@ final class BatchForward {
 
   /** @return the call's input shape */
   private static String runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode, int block,
-      Prediction[] preds, BlockCache[] filled) {
+      boolean buckets, Prediction[] preds, BlockCache[] filled) {
     int n = idx.size();
     int len = 0;
     int w = 0;
@@ -99,7 +111,7 @@ final class BatchForward {
     ragged |= len % multiple != 0;
     len = (len + multiple - 1) / multiple * multiple;
     int offset = model.spec().predictionOffset();
-    int nb = bucket(n); // rows n .. nb - 1 repeat the last sequence
+    int nb = buckets ? bucket(n) : n; // rows n .. nb - 1 repeat the last sequence
     long[] ids = new long[nb * len];
     long[] keep = ragged ? new long[nb * len] : null;
     long[] index = new long[nb * w];
@@ -162,7 +174,7 @@ final class BatchForward {
    */
   /** @return the call's input shape */
   private static String runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, int block,
-      Prediction[] preds, BlockCache[] filled) {
+      boolean buckets, Prediction[] preds, BlockCache[] filled) {
     List<List<Sequence>> rows = new ArrayList<>();
     List<List<Integer>> rowIdx = new ArrayList<>();
     List<BlockCache> caches = new ArrayList<>();
@@ -191,8 +203,8 @@ final class BatchForward {
     }
     // rows r .. rb - 1 repeat the last row's cache with padding queries only; slots k .. kb - 1 of a
     // row are padding (draft -1, which attends to the frozen keys and itself)
-    int rb = bucket(r);
-    int kb = bucket(k);
+    int rb = buckets ? bucket(r) : r;
+    int kb = buckets ? bucket(k) : k;
     int t = kb * q;
     long[] ids = new long[rb * t];
     long[] pos = new long[rb * t];

@@ -20,9 +20,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A forward padded up to its shape bucket predicts, for every real sequence, what that sequence
- * predicts alone (a forward of one sequence, or of one row with one draft, is never padded): full
- * forwards of ragged rows, and cached forwards of rows with different draft counts, both families.
+ * A forward padded up to its shape bucket (what a GPU model gets; forced here on the CPU) predicts,
+ * for every real sequence, what that sequence predicts alone in an unpadded forward: full forwards
+ * of ragged rows, and cached forwards of rows with different draft counts, both families.
  */
 class ShapeBucketTest {
   @TempDir Path tmp;
@@ -87,9 +87,9 @@ class ShapeBucketTest {
 
   /** Each sequence's prediction in the batch equals its prediction in a forward of its own. */
   private static void assertSameAsAlone(DiffusionLM model, List<Sequence> batch) {
-    List<Prediction> together = BatchForward.run(model, batch).predictions();
+    List<Prediction> together = BatchForward.run(model, batch, true).predictions();
     for (int i = 0; i < batch.size(); i++) {
-      BatchForward.Output alone = BatchForward.run(model, List.of(batch.get(i)));
+      BatchForward.Output alone = BatchForward.run(model, List.of(batch.get(i)), false);
       closeAll(alone.filled());
       Prediction a = alone.predictions().get(0);
       Prediction b = together.get(i);
