@@ -219,7 +219,7 @@ final class ForwardCostCommand implements Callable<Integer> {
     Arrays.setAll(index, i -> i % t);
     try (NDManager c = lm.newScope()) {
       lm.logitsWithCache(caches.subList(0, n), c.create(q, new Shape(n, t)), c.create(pos, new Shape(n, t)),
-          c.create(draft, new Shape(n, t)), c.create(index, new Shape(n, t)), 0, null, null).argMax(-1).toLongArray();
+          c.create(draft, new Shape(n, t)), c.create(index, new Shape(n, t)), 0, null, null, null).argMax(-1).toLongArray();
     }
   }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.freedave.model.BlockCache;
+import dev.freedave.model.CacheFill;
 import dev.freedave.model.CacheMode;
 import dev.freedave.model.DiffusionLM;
 import java.util.ArrayList;
@@ -28,12 +29,24 @@ import java.util.Map;
  * a forward is compute-bound, and the draft budget measures it like any other cost. On the CPU
  * libtorch fuses nothing and a forward is compute-bound from a few rows on, so a copy would be pure
  * cost (FreeDave at 8 rows on this project's 2-core VM: 0.71x static with buckets): exact sizes there.
+ *
+ * <p>Also on a GPU, the rows of a step that start a block can ride in its cached call instead of a
+ * fill call of their own ({@link CacheFill}), where the measured costs say so: FreeDave's rows reach
+ * their block ends in different steps, so most of its cached steps also fill (docs/results.md, "One
+ * call a step").
  */
 final class BatchForward {
   private BatchForward() {}
 
   /** {@code -Dfreedave.shape-buckets=false} runs every GPU forward at its exact size (for comparison). */
   private static final boolean BUCKETS = !"false".equals(System.getProperty("freedave.shape-buckets"));
+  /** {@code -Dfreedave.join-fills=false} keeps a step's fills in a call of their own (for comparison). */
+  private static final boolean JOIN_FILLS = !"false".equals(System.getProperty("freedave.join-fills"));
+
+  /** A fill's padded length: a multiple of 128, so that rows frozen in different steps share one. */
+  private static int fillLength(int len) {
+    return (len + 127) / 128 * 128;
+  }
 
   /** The bucket of {@code n} >= 1: the smallest of 1, 2, 3, 4, 6, 8, 12, ... (2^i and 3 * 2^i) not below it. */
   static int bucket(int n) {
@@ -54,17 +67,24 @@ final class BatchForward {
   /** Sequences that go into one call: full forwards of one policy, or cached ones, of one attention. */
   private record Group(boolean cached, CacheMode mode, int block) {}
 
-  /** The step's forwards, padded to shape buckets where the model runs on a GPU. */
+  /**
+   * The step's forwards; where the model runs on a GPU, padded to shape buckets, and the fills of
+   * bidirectional rows joined to the cached call when the measured costs say one call is cheaper.
+   */
   static Output run(DiffusionLM model, List<Sequence> seqs) {
     boolean gpu;
     try (NDManager probe = model.newScope()) {
       gpu = probe.getDevice().isGpu();
     }
-    return run(model, seqs, BUCKETS && gpu);
+    return run(model, seqs, BUCKETS && gpu, JOIN_FILLS && gpu ? DraftBudget.costsOf(model) : null);
   }
 
-  /** @param buckets whether to pad the forwards' batch sizes to their buckets */
-  static Output run(DiffusionLM model, List<Sequence> seqs, boolean buckets) {
+  /**
+   * @param buckets whether to pad the forwards' batch sizes to their buckets
+   * @param joinCosts forward costs by size, by which fills are joined to the cached call when that
+   *     costs less than two calls; null: never joined
+   */
+  static Output run(DiffusionLM model, List<Sequence> seqs, boolean buckets, DraftBudget.Costs joinCosts) {
     Prediction[] preds = new Prediction[seqs.size()];
     BlockCache[] filled = new BlockCache[seqs.size()];
     Map<Group, List<Integer>> groups = new LinkedHashMap<>();
@@ -74,11 +94,13 @@ final class BatchForward {
       boolean cached = s.cache() != null; // drafts of a row stay adjacent
       groups.computeIfAbsent(new Group(cached, cached ? null : s.mode(), s.block()), k -> new ArrayList<>()).add(i);
     }
+    List<Integer> joined = joinCosts == null ? List.of() : joinedFills(seqs, groups, joinCosts);
     try {
       for (Map.Entry<Group, List<Integer>> e : groups.entrySet()) {
-        shape.append(e.getKey()).append(e.getKey().cached()
-            ? runCached(model, seqs, e.getValue(), e.getKey().block(), buckets, preds, filled)
-            : runFull(model, seqs, e.getValue(), e.getKey().mode(), e.getKey().block(), buckets, preds, filled));
+        Group g = e.getKey();
+        shape.append(g).append(g.cached()
+            ? runCached(model, seqs, e.getValue(), g.block() == 0 ? joined : List.of(), g.block(), buckets, preds, filled)
+            : runFull(model, seqs, e.getValue(), g.mode(), g.block(), buckets, preds, filled));
       }
     } catch (RuntimeException e) {
       for (BlockCache c : filled) {
@@ -89,6 +111,55 @@ final class BatchForward {
       throw e;
     }
     return new Output(List.of(preds), filled, shape.toString());
+  }
+
+  /**
+   * The fills of bidirectional rows (full forwards under a cache policy) that join this step's cached
+   * call, removed from {@code groups}: all of them where one call over every row, each row's queries
+   * as long as the longest of them, is expected to cost less than the two calls apart; else none.
+   * One call costs its dispatch whatever its size until the device is busy (a small model on a GPU:
+   * every call 2-3 ms), so a step that both fills and reads caches pays twice for the same work;
+   * past that point a call costs its positions, and a fill's 128-padded row makes every row as long.
+   */
+  private static List<Integer> joinedFills(List<Sequence> seqs, Map<Group, List<Integer>> groups,
+      DraftBudget.Costs costs) {
+    List<Integer> cached = groups.get(new Group(true, null, 0));
+    if (cached == null) {
+      return List.of();
+    }
+    List<Integer> fills = new ArrayList<>();
+    int fillLength = 0;
+    for (CacheMode mode : List.of(CacheMode.PREFIX, CacheMode.DUAL)) {
+      for (int i : groups.getOrDefault(new Group(false, mode, 0), List.of())) {
+        fills.add(i);
+        fillLength = Math.max(fillLength, fillLength(seqs.get(i).length()));
+      }
+    }
+    if (fills.isEmpty()) {
+      return List.of();
+    }
+    long cachedPositions = 0;
+    int rows = 0;
+    int longest = 0;
+    BlockCache last = null;
+    int drafts = 0;
+    for (int i : cached) {
+      Sequence s = seqs.get(i);
+      int q = s.queryEnd() - s.queryStart();
+      cachedPositions += q;
+      drafts = s.cache() == last ? drafts + 1 : 1;
+      rows += s.cache() == last ? 0 : 1;
+      last = s.cache();
+      longest = Math.max(longest, drafts * q);
+    }
+    long apart = (long) fills.size() * fillLength;
+    long together = (long) (rows + fills.size()) * Math.max(longest, fillLength);
+    if (costs.cost(together) >= costs.cost(apart) + costs.cost(cachedPositions)) {
+      return List.of();
+    }
+    groups.remove(new Group(false, CacheMode.PREFIX, 0));
+    groups.remove(new Group(false, CacheMode.DUAL, 0));
+    return fills;
   }
 
   /** @return the call's input shape */
@@ -107,9 +178,9 @@ final class BatchForward {
     // Lengths are padded to a multiple of 16 (128 for fills): libtorch specialises its kernels on the
     // shapes it sees, and fewer distinct shapes mean fewer specialisations. Rows frozen in different
     // fills then also share one frozen length, and a cached forward stacks their caches in one copy.
-    int multiple = mode == CacheMode.NONE ? 16 : 128;
-    ragged |= len % multiple != 0;
-    len = (len + multiple - 1) / multiple * multiple;
+    int padded = mode == CacheMode.NONE ? (len + 15) / 16 * 16 : fillLength(len);
+    ragged |= padded != len;
+    len = padded;
     int offset = model.spec().predictionOffset();
     int nb = buckets ? bucket(n) : n; // rows n .. nb - 1 repeat the last sequence
     long[] ids = new long[nb * len];
@@ -167,14 +238,17 @@ final class BatchForward {
   }
 
   /**
-   * All cached sequences in one forward: row r's drafts d = 0.. sit at [d * Q_r, (d + 1) * Q_r) of
-   * its query axis (Q_r its query window's length; T = the bucket of the most drafts any row sends
-   * times the longest window), and logits come back as that bucket's count of slots of W per row. A block-causal row whose window begins with a finished block gets its
-   * grown cache back.
+   * All cached sequences in one forward, and the fills {@code fillIdx} joined to it: row r's drafts
+   * d = 0.. sit at [d * Q_r, (d + 1) * Q_r) of its query axis (Q_r its query window's length), a
+   * joined fill's row at [0, L) (L its length padded as a fill pads it); T = the larger of the bucket
+   * of the most drafts any row sends times the longest window, and L. Logits come back as that
+   * bucket's count of slots of W per row. A block-causal row whose window begins with a finished block
+   * gets its grown cache back, a joined fill the cache it made.
+   *
+   * @return the call's input shape
    */
-  /** @return the call's input shape */
-  private static String runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, int block,
-      boolean buckets, Prediction[] preds, BlockCache[] filled) {
+  private static String runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, List<Integer> fillIdx,
+      int block, boolean buckets, Prediction[] preds, BlockCache[] filled) {
     List<List<Sequence>> rows = new ArrayList<>();
     List<List<Integer>> rowIdx = new ArrayList<>();
     List<BlockCache> caches = new ArrayList<>();
@@ -188,6 +262,14 @@ final class BatchForward {
       rows.get(rows.size() - 1).add(s);
       rowIdx.get(rowIdx.size() - 1).add(i);
     }
+    BlockCache standIn = caches.get(0); // the frozen keys a fill or padding row is given and never sees
+    int fillLength = 0;
+    for (int i : fillIdx) {
+      rows.add(List.of(all.get(i)));
+      rowIdx.add(List.of(i));
+      caches.add(null);
+      fillLength = Math.max(fillLength, fillLength(all.get(i).length()));
+    }
     int r = rows.size();
     int offset = model.spec().predictionOffset();
     int q = 0;
@@ -195,29 +277,49 @@ final class BatchForward {
     int w = 0;
     for (int i = 0; i < r; i++) {
       Sequence first = rows.get(i).get(0);
-      q = Math.max(q, first.queryEnd() - first.queryStart());
-      k = Math.max(k, rows.get(i).size());
+      if (caches.get(i) != null) {
+        q = Math.max(q, first.queryEnd() - first.queryStart());
+        k = Math.max(k, rows.get(i).size());
+      }
       for (Sequence s : rows.get(i)) {
         w = Math.max(w, s.windowLength());
       }
     }
-    // rows r .. rb - 1 repeat the last row's cache with padding queries only; slots k .. kb - 1 of a
-    // row are padding (draft -1, which attends to the frozen keys and itself)
+    // rows r .. rb - 1 hold padding queries only (draft -1, which attends to nothing but itself and
+    // frozen keys it is not shown); so do slots k .. kb - 1 of a row
     int rb = buckets ? bucket(r) : r;
     int kb = buckets ? bucket(k) : k;
-    int t = kb * q;
+    int t = Math.max(kb * q, fillLength);
     long[] ids = new long[rb * t];
     long[] pos = new long[rb * t];
     long[] drafts = new long[rb * t];
     long[] index = new long[rb * kb * w];
-    int[] commitTo = new int[rb]; // 0: a padding row appends nothing
+    int[] commitTo = new int[rb]; // 0: the row appends nothing
+    CacheFill[] fills = new CacheFill[rb];
     java.util.Arrays.fill(drafts, -1);
-    for (int i = 0; i < rb; i++) {
-      List<Sequence> row = i < r ? rows.get(i) : List.of();
-      Sequence first = rows.get(Math.min(i, r - 1)).get(0);
+    for (int i = 0; i < r; i++) {
+      List<Sequence> row = rows.get(i);
+      Sequence first = row.get(0);
+      if (caches.get(i) == null) {
+        // a fill's row from position 0, its padding keys hidden from it as a fill forward hides them
+        fills[i] = CacheFill.of(first.mode(), first.block(), fillLength, first.length(), first.queryStart(),
+            first.queryEnd());
+        for (int j = 0; j < fillLength; j++) {
+          pos[i * t + j] = j;
+          if (j < first.length()) {
+            ids[i * t + j] = first.tokens()[j];
+            drafts[i * t + j] = 0;
+          }
+        }
+        for (int j = 0; j < w; j++) {
+          index[i * kb * w + j] = first.promptLength() + first.windowStart() - offset
+              + Math.min(j, first.windowLength() - 1);
+        }
+        continue;
+      }
       int qs = first.queryStart();
       int qr = first.queryEnd() - qs;
-      commitTo[i] = i < r ? first.commitTo() : 0;
+      commitTo[i] = first.commitTo();
       for (int j = 0; j < t; j++) {
         pos[i * t + j] = qs + (j < row.size() * qr ? j % qr : 0);
       }
@@ -233,9 +335,9 @@ final class BatchForward {
           index[(i * kb + d) * w + j] = d * qr + at + Math.min(j, s.windowLength() - 1);
         }
       }
-      if (i >= r) {
-        caches.add(caches.get(r - 1));
-      }
+    }
+    while (caches.size() < rb) {
+      caches.add(standIn);
     }
     List<Sequence> slots = new ArrayList<>(rb * kb); // logits row of each (row, draft) slot; null = unused
     for (int i = 0; i < rb; i++) {
@@ -246,20 +348,20 @@ final class BatchForward {
     BlockCache[] grown = new BlockCache[rb];
     try (NDManager m = model.newScope()) {
       NDArray logits = model.logitsWithCache(caches, m.create(ids, new Shape(rb, t)), m.create(pos, new Shape(rb, t)),
-          m.create(drafts, new Shape(rb, t)), m.create(index, new Shape(rb, (long) kb * w)), block, commitTo, grown);
+          m.create(drafts, new Shape(rb, t)), m.create(index, new Shape(rb, (long) kb * w)), block, commitTo,
+          fillIdx.isEmpty() ? null : fills, grown);
       for (int i = 0; i < r; i++) {
         filled[rowIdx.get(i).get(0)] = grown[i]; // the row takes it with its first sequence's predictions
       }
       List<Prediction> p = Sampler.predict(model.spec(), logits.reshape((long) rb * kb, w, logits.getShape().get(2)),
           slots);
-      int at = 0;
-      for (int slot = 0; slot < slots.size(); slot++) {
-        if (slots.get(slot) != null) {
-          preds[idx.get(at++)] = p.get(slot);
+      for (int i = 0; i < r; i++) {
+        for (int d = 0; d < rowIdx.get(i).size(); d++) {
+          preds[rowIdx.get(i).get(d)] = p.get(i * kb + d);
         }
       }
     }
-    int frozen = caches.stream().mapToInt(BlockCache::frozenLength).max().orElse(0);
-    return "[" + rb + "x" + t + "x" + kb * w + " frozen " + frozen + "]";
+    int frozen = standIn.frozenLength();
+    return "[" + rb + "x" + t + "x" + kb * w + " frozen " + frozen + (fillIdx.isEmpty() ? "" : " fills") + "]";
   }
 }

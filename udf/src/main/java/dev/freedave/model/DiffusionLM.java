@@ -74,11 +74,13 @@ public interface DiffusionLM extends AutoCloseable {
    * @param commitTo per row, a block-causal row whose queries begin with a finished block names the
    *     block's end here: the block's fresh keys and values are appended to a copy of its cache, put
    *     in {@code grown}; a row with nothing to append names its cache's visible end (null: none do)
-   * @param grown receives, per row, the cache grown by this forward, or null
+   * @param fills per row, for a row whose cache is null, the cache its fresh keys make (its queries
+   *     are the row from position 0); null: every row has a cache
+   * @param grown receives, per row, the cache grown or made by this forward, or null
    * @return float32 logits [R, W, V]
    */
   default NDArray logitsWithCache(List<BlockCache> caches, NDArray ids, NDArray positions, NDArray drafts,
-      NDArray outputIndex, int block, int[] commitTo, BlockCache[] grown) {
+      NDArray outputIndex, int block, int[] commitTo, CacheFill[] fills, BlockCache[] grown) {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no KV cache");
   }
 

@@ -156,17 +156,9 @@ public final class LlamaFamilyModel implements DiffusionLM {
       NDArray keys = result.get(1); // [B, layers, Hkv, L, hd]
       NDArray values = result.get(2);
       for (int i = 0; i < b; i++) {
-        // every row keeps the fill's whole (padded) length, so rows of one length stack in one copy;
-        // prefix (and every block-causal cache): the positions before the query window are visible;
-        // dual: the row but the window
-        int visibleEnd = mode == CacheMode.PREFIX || block > 0 ? queryStart[i] : lengths[i];
-        NDManager own = manager.newSubManager();
-        NDArray k = keys.get(i);
-        NDArray v = values.get(i);
-        k.attach(own);
-        v.attach(own);
-        caches.add(new BlockCache(own, k, v, len, visibleEnd, queryStart[i], queryEnd[i], queryStart[i],
-            queryEnd[i]));
+        // every row keeps the fill's whole (padded) length, so rows of one length stack in one copy
+        caches.add(frozen(keys.get(i), values.get(i), CacheFill.of(mode, block, len, lengths[i], queryStart[i],
+            queryEnd[i])));
       }
       NDArray logits = result.get(0);
       logits.attach(m);
@@ -178,36 +170,58 @@ public final class LlamaFamilyModel implements DiffusionLM {
     }
   }
 
+  /** A fill's frozen keys and values of one row, [layers, Hkv, L, hd] each, as that row's cache. */
+  private BlockCache frozen(NDArray keys, NDArray values, CacheFill f) {
+    NDManager own = manager.newSubManager();
+    keys.attach(own);
+    values.attach(own);
+    return new BlockCache(own, keys, values, f.length(), f.visibleEnd(), f.queryStart(), f.queryEnd(), f.queryStart(),
+        f.queryEnd());
+  }
+
   @Override
   public NDArray logitsWithCache(List<BlockCache> caches, NDArray ids, NDArray positions, NDArray drafts,
-      NDArray outputIndex, int block, int[] commitTo, BlockCache[] grown) {
+      NDArray outputIndex, int block, int[] commitTo, CacheFill[] fills, BlockCache[] grown) {
     int r = caches.size();
     int t = (int) ids.getShape().get(1);
+    BlockCache standIn = caches.stream().filter(java.util.Objects::nonNull).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("a cached forward needs at least one row with a cache"));
     int frozen = 0;
     int maxPos = 0;
-    boolean commit = false;
+    boolean fresh = false;
     for (int i = 0; i < r; i++) {
       BlockCache c = caches.get(i);
+      if (c == null) { // a row filling its cache: it queries [0, length) and sees none of the stand-in's keys
+        maxPos = Math.max(maxPos, fills[i].length());
+        fresh = true;
+        continue;
+      }
       frozen = Math.max(frozen, c.frozenLength());
       // a block-causal row's queries start at its cache's end: the host knows the largest position
       maxPos = Math.max(maxPos, block > 0 ? c.visibleEnd() + t : c.queryEnd());
-      commit |= commitTo != null && commitTo[i] > c.visibleEnd();
+      fresh |= commitTo != null && commitTo[i] > c.visibleEnd();
     }
     boolean[] keep = new boolean[r * frozen];
+    List<BlockCache> rows = new ArrayList<>(r);
     for (int i = 0; i < r; i++) {
-      for (int p = 0; p < frozen; p++) {
-        keep[i * frozen + p] = caches.get(i).visible(p);
+      BlockCache c = caches.get(i);
+      rows.add(c == null ? standIn : c);
+      for (int p = 0; c != null && p < frozen; p++) {
+        keep[i * frozen + p] = c.visible(p);
       }
     }
     NDManager m = ids.getManager();
     try (NDManager scope = m.newSubManager()) {
-      NDList out = core.cached(ids, positions, drafts, scope.create(keep, new Shape(r, frozen)), block, caches,
-          outputIndex, rope.upTo(maxPos), weights.list(), commit);
-      if (commit) {
-        for (int i = 0; i < r; i++) {
-          if (commitTo[i] > caches.get(i).visibleEnd()) {
-            grown[i] = appended(caches.get(i), out.get(1).get(i), out.get(2).get(i), commitTo[i]);
-          }
+      NDList out = core.cached(ids, positions, drafts, scope.create(keep, new Shape(r, frozen)), block, rows,
+          outputIndex, rope.upTo(maxPos), weights.list(), fresh);
+      for (int i = 0; fresh && i < r; i++) {
+        BlockCache c = caches.get(i);
+        if (c == null) {
+          // copied out of the call's buffer, which holds every row: the cache outlives the call
+          NDIndex row = new NDIndex(":, :, :{}", fills[i].length());
+          grown[i] = frozen(out.get(1).get(i).get(row).duplicate(), out.get(2).get(i).get(row).duplicate(), fills[i]);
+        } else if (commitTo != null && commitTo[i] > c.visibleEnd()) {
+          grown[i] = appended(c, out.get(1).get(i), out.get(2).get(i), commitTo[i]);
         }
       }
       NDArray logits = out.get(0);

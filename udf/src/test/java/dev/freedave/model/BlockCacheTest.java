@@ -83,7 +83,7 @@ class BlockCacheTest {
       }
     }
     float[] all = model.logitsWithCache(caches, m.create(ids, new Shape(r, t)), m.create(pos, new Shape(r, t)),
-        m.create(draft, new Shape(r, t)), m.create(index, new Shape(r, t)), 0, null, null).toFloatArray();
+        m.create(draft, new Shape(r, t)), m.create(index, new Shape(r, t)), 0, null, null, null).toFloatArray();
     int v = model.spec().vocabSize();
     float[][][] out = new float[r][][];
     for (int i = 0; i < r; i++) {

@@ -139,7 +139,7 @@ class BlockCausalModelTest {
         }
         float[] got = model.logitsWithCache(caches, m.create(ids, new Shape(2, t)), m.create(pos, new Shape(2, t)),
             m.create(drafts, new Shape(2, t)), m.create(index, new Shape(2, B)), B,
-            new int[] {blockStart[0] + B, blockStart[1] + B}, grown).toFloatArray();
+            new int[] {blockStart[0] + B, blockStart[1] + B}, null, grown).toFloatArray();
         for (int r = 0; r < 2; r++) {
           float[] ref = full(model, Arrays.copyOf(rows[r], blockStart[r] + 2 * B));
           assertThat(Fixtures.maxAbsDiff(Arrays.copyOfRange(got, r * B * v, (r + 1) * B * v),
@@ -165,7 +165,7 @@ class BlockCausalModelTest {
         }
         float[] got = model.logitsWithCache(List.of(grown), m.create(ids, new Shape(2, B)),
             m.create(pos, new Shape(2, B)), m.create(new long[2 * B], new Shape(2, B)), m.create(index, new Shape(2, B)),
-            B, null, new BlockCache[2]).toFloatArray();
+            B, null, null, new BlockCache[2]).toFloatArray();
         for (int r = 0; r < 2; r++) {
           float[] ref = full(model, Arrays.copyOf(rows[r], blockStart[r] + 2 * B));
           assertThat(Fixtures.maxAbsDiff(Arrays.copyOfRange(got, r * B * v, (r + 1) * B * v),

@@ -20,11 +20,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A forward padded up to its shape bucket (what a GPU model gets; forced here on the CPU) predicts,
- * for every real sequence, what that sequence predicts alone in an unpadded forward: full forwards
- * of ragged rows, and cached forwards of rows with different draft counts, both families.
+ * What a GPU model's steps get, forced here on the CPU. A forward padded up to its shape bucket
+ * predicts, for every real sequence, what that sequence predicts alone in an unpadded forward: full
+ * forwards of ragged rows, and cached forwards of rows with different draft counts. Fills joined to a
+ * cached call predict and freeze what a fill call of their own does. Both families.
  */
-class ShapeBucketTest {
+class BatchForwardTest {
   @TempDir Path tmp;
 
   private static final int GEN = 8;
@@ -80,6 +81,79 @@ class ShapeBucketTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(ints = {0, 1})
+  void fillsJoinedToACachedCallPredictAndFreezeWhatAFillCallDoes(int family) throws Exception {
+    try (DiffusionLM model = model(family); NDManager m = model.newScope()) {
+      Random r = new Random(13 + family);
+      List<BlockCache> caches = new ArrayList<>();
+      List<BlockCache> made = new ArrayList<>();
+      try {
+        List<Sequence> batch = new ArrayList<>();
+        for (int row = 0; row < 3; row++) { // rows inside a block: 1, 2, 3 drafts against their caches
+          Sequence state = full(model, prompt(r, 3 + row), r);
+          caches.add(fill(model, m, state));
+          for (int d = 0; d <= row; d++) {
+            batch.add(cached(state, caches.get(row), r, model.spec().maskTokenId()));
+          }
+        }
+        int fillsFrom = batch.size();
+        for (int row = 0; row < 2; row++) { // rows starting a block: their fills, of two lengths
+          batch.add(full(model, prompt(r, 2 + 5 * row), r));
+        }
+        BatchForward.Output joined = BatchForward.run(model, batch, true, new DraftBudget.Costs());
+        BatchForward.Output apart = BatchForward.run(model, batch, false, null);
+        assertThat(joined.shape()).contains("fills").doesNotContain("cached=false");
+        assertThat(apart.shape()).contains("cached=false");
+        assertSamePredictions(joined.predictions(), apart.predictions());
+        List<Sequence> next = new ArrayList<>();
+        List<Sequence> nextApart = new ArrayList<>();
+        for (int i = fillsFrom; i < batch.size(); i++) {
+          BlockCache a = joined.filled()[i];
+          BlockCache b = apart.filled()[i];
+          made.add(a);
+          made.add(b);
+          assertThat(List.of(a.frozenLength(), a.visibleEnd(), a.hiddenStart(), a.hiddenEnd()))
+              .isEqualTo(List.of(b.frozenLength(), b.visibleEnd(), b.hiddenStart(), b.hiddenEnd()));
+          float[] ka = a.keys().toFloatArray();
+          float[] kb = b.keys().toFloatArray();
+          float[] va = a.values().toFloatArray();
+          float[] vb = b.values().toFloatArray();
+          long stride = a.keys().getShape().get(3); // [layers, Hkv, L, hd]: position p of every head at p * hd
+          for (int e = 0; e < ka.length; e++) {
+            int p = (int) ((e / stride) % a.frozenLength());
+            if (a.visible(p)) {
+              assertThat(ka[e]).as("key %d at position %d", e, p).isCloseTo(kb[e], within(1e-5f));
+              assertThat(va[e]).as("value %d at position %d", e, p).isCloseTo(vb[e], within(1e-5f));
+            }
+          }
+          // and the caches read the same: a draft of the block against each
+          Sequence draft = cached(batch.get(i), a, r, model.spec().maskTokenId());
+          next.add(draft);
+          nextApart.add(new Sequence(draft.tokens(), draft.length(), draft.promptLength(), draft.windowStart(),
+              draft.windowLength(), draft.seed(), draft.decodedCount(), draft.temperature(), b, draft.mode(),
+              b.queryStart(), b.queryEnd(), 0, b.queryStart()));
+        }
+        assertSamePredictions(BatchForward.run(model, next, false, null).predictions(),
+            BatchForward.run(model, nextApart, false, null).predictions());
+      } finally {
+        caches.forEach(BlockCache::close);
+        made.forEach(BlockCache::close);
+      }
+    }
+  }
+
+  private static void assertSamePredictions(List<Prediction> got, List<Prediction> want) {
+    assertThat(got).hasSameSizeAs(want);
+    for (int i = 0; i < got.size(); i++) {
+      assertThat(got.get(i).x0()).as("sequence %d", i).containsExactly(want.get(i).x0());
+      for (int j = 0; j < want.get(i).conf().length; j++) {
+        assertThat(got.get(i).conf()[j]).as("sequence %d position %d", i, j).isCloseTo(want.get(i).conf()[j],
+            within(1e-5f));
+      }
+    }
+  }
+
   private DiffusionLM model(int family) throws Exception {
     TinyModels.Spec spec = family == 0 ? TinyModels.Spec.llada(3) : TinyModels.Spec.qwen2(3);
     return TinyModels.load(TinyModels.write(tmp.resolve("m" + family), spec));
@@ -87,17 +161,15 @@ class ShapeBucketTest {
 
   /** Each sequence's prediction in the batch equals its prediction in a forward of its own. */
   private static void assertSameAsAlone(DiffusionLM model, List<Sequence> batch) {
-    List<Prediction> together = BatchForward.run(model, batch, true).predictions();
-    for (int i = 0; i < batch.size(); i++) {
-      BatchForward.Output alone = BatchForward.run(model, List.of(batch.get(i)), false);
-      closeAll(alone.filled());
-      Prediction a = alone.predictions().get(0);
-      Prediction b = together.get(i);
-      assertThat(b.x0()).as("sequence %d", i).containsExactly(a.x0());
-      for (int j = 0; j < a.conf().length; j++) {
-        assertThat(b.conf()[j]).as("sequence %d position %d", i, j).isCloseTo(a.conf()[j], within(1e-5f));
-      }
+    BatchForward.Output together = BatchForward.run(model, batch, true, null);
+    closeAll(together.filled());
+    List<Prediction> alone = new ArrayList<>();
+    for (Sequence s : batch) {
+      BatchForward.Output one = BatchForward.run(model, List.of(s), false, null);
+      closeAll(one.filled());
+      alone.add(one.predictions().get(0));
     }
+    assertSamePredictions(together.predictions(), alone);
   }
 
   private static void closeAll(BlockCache[] caches) {
