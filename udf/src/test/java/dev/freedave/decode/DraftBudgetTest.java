@@ -19,6 +19,14 @@ class DraftBudgetTest {
     b.forward(positions, nanos, "shape " + positions);
   }
 
+  /** A budget on {@code c} whose rounds accepted every draft, after forwards of 32 positions took 1 ms. */
+  private static DraftBudget everyDraftAcceptedAndSmallForwardsMeasured(DraftBudget.Costs c) {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, c);
+    rounds(b, 100, 8, 7);
+    forward(b, 32, 1_000_000);
+    return b;
+  }
+
   /** Rounds that sent k drafts and were accepted through index {@code reached}. */
   private static void rounds(DraftBudget b, int n, int sent, int reached) {
     for (int i = 0; i < n; i++) {
@@ -81,9 +89,7 @@ class DraftBudgetTest {
   @Test
   void theFastestTimeAtASizeCountsAndAStaleSizeIsTriedAgain() {
     DraftBudget.Costs c = new DraftBudget.Costs();
-    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, c);
-    rounds(b, 100, 8, 7);
-    forward(b, 32, 1_000_000);
+    DraftBudget b = everyDraftAcceptedAndSmallForwardsMeasured(c);
     forward(b, 256, 900_000_000);
     assertThat(b.drafts(8, 1, 32, 0, 0, 1 << 20)).as("256 positions look slow").isLessThan(8);
     forward(b, 256, 1_000_000); // as fast as 32 after all
@@ -100,9 +106,7 @@ class DraftBudgetTest {
   @Test
   void theFirstForwardOfAShapeIsNotCounted() {
     DraftBudget.Costs c = new DraftBudget.Costs();
-    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, c);
-    rounds(b, 100, 8, 7);
-    forward(b, 32, 1_000_000);
+    DraftBudget b = everyDraftAcceptedAndSmallForwardsMeasured(c);
     b.forward(256, 900_000_000, "new shape"); // libtorch compiling for it
     assertThat(c.cost(256)).isEqualTo(1_000_000);
     assertThat(b.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(8);
