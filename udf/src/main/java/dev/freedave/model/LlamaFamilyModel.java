@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The Llama-style block family of LLaDA, Dream and SDAR: one class for all, the config decides GQA,
@@ -157,7 +158,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
       NDArray values = result.get(2);
       for (int i = 0; i < b; i++) {
         // every row keeps the fill's whole (padded) length, so rows of one length stack in one copy
-        caches.add(frozen(keys.get(i), values.get(i), CacheFill.of(mode, block, len, lengths[i], queryStart[i],
+        caches.add(cacheOf(keys.get(i), values.get(i), CacheFill.of(mode, block, len, lengths[i], queryStart[i],
             queryEnd[i])));
       }
       NDArray logits = result.get(0);
@@ -171,7 +172,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
   }
 
   /** A fill's frozen keys and values of one row, [layers, Hkv, L, hd] each, as that row's cache. */
-  private BlockCache frozen(NDArray keys, NDArray values, CacheFill f) {
+  private BlockCache cacheOf(NDArray keys, NDArray values, CacheFill f) {
     NDManager own = manager.newSubManager();
     keys.attach(own);
     values.attach(own);
@@ -184,7 +185,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
       NDArray outputIndex, int block, int[] commitTo, CacheFill[] fills, BlockCache[] grown) {
     int r = caches.size();
     int t = (int) ids.getShape().get(1);
-    BlockCache standIn = caches.stream().filter(java.util.Objects::nonNull).findFirst()
+    BlockCache standIn = caches.stream().filter(Objects::nonNull).findFirst()
         .orElseThrow(() -> new IllegalArgumentException("a cached forward needs at least one row with a cache"));
     int frozen = 0;
     int maxPos = 0;
@@ -219,7 +220,8 @@ public final class LlamaFamilyModel implements DiffusionLM {
         if (c == null) {
           // copied out of the call's buffer, which holds every row: the cache outlives the call
           NDIndex row = new NDIndex(":, :, :{}", fills[i].length());
-          grown[i] = frozen(out.get(1).get(i).get(row).duplicate(), out.get(2).get(i).get(row).duplicate(), fills[i]);
+          grown[i] = cacheOf(out.get(1).get(i).get(row).duplicate(), out.get(2).get(i).get(row).duplicate(),
+              fills[i]);
         } else if (commitTo != null && commitTo[i] > c.visibleEnd()) {
           grown[i] = appended(c, out.get(1).get(i), out.get(2).get(i), commitTo[i]);
         }
