@@ -22,9 +22,9 @@ import java.util.Map;
  * <p>On a GPU shapes come in buckets: a forward's sequence count (and a cached one's rows and drafts
  * per row) is padded up to the next of 1, 2, 3, 4, 6, 8, 12, 16, 24, ... with copies of its last
  * sequence, whose outputs nobody reads. libtorch's graph executor compiles its fused CUDA kernels
- * anew for every shape it meets (about 20 ms each for the demo model on the H200) and, past a dozen,
- * runs a shape unfused; FreeDave's forwards, whose size changes with every round's drafts, met so
- * many that they ran unfused (docs/results.md, "Shape buckets"). Rows are independent, so a copy
+ * anew for every shape it meets (about 20 ms each for the demo model on the H200) and, past its fusion
+ * strategy's depth, runs a shape unfused; FreeDave's forwards, whose size changes with every round's
+ * drafts, kept paying for both (docs/results.md, "Shape buckets"). Rows are independent, so a copy
  * changes no real row's logits; the price is at most half a forward's compute more, paid only where
  * a forward is compute-bound, and the draft budget measures it like any other cost. On the CPU
  * libtorch fuses nothing and a forward is compute-bound from a few rows on, so a copy would be pure
