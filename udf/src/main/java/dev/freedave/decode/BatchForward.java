@@ -199,8 +199,7 @@ final class BatchForward {
         }
       }
       for (int j = 0; j < w; j++) {
-        // Dream predicts position p from the logits at p - 1; window padding repeats the last row
-        index[r * w + j] = s.promptLength() + s.windowStart() + Math.min(j, s.windowLength() - 1) - offset;
+        index[r * w + j] = s.logitsPosition(j, offset);
       }
       qs[r] = s.queryStart();
       qe[r] = s.queryEnd();
@@ -285,8 +284,8 @@ final class BatchForward {
         w = Math.max(w, s.windowLength());
       }
     }
-    // rows r .. rb - 1 hold padding queries only (draft -1, which attends to nothing but itself and
-    // frozen keys it is not shown); so do slots k .. kb - 1 of a row
+    // rows r .. rb - 1 hold padding queries only (draft -1: each attends to itself and the stand-in's
+    // frozen keys, and nobody reads its outputs); so do slots k .. kb - 1 of a row
     int rb = buckets ? bucket(r) : r;
     int kb = buckets ? bucket(k) : k;
     int t = Math.max(kb * q, fillLength);
@@ -312,8 +311,7 @@ final class BatchForward {
           }
         }
         for (int j = 0; j < w; j++) {
-          index[i * kb * w + j] = first.promptLength() + first.windowStart() - offset
-              + Math.min(j, first.windowLength() - 1);
+          index[i * kb * w + j] = first.logitsPosition(j, offset);
         }
         continue;
       }
@@ -329,10 +327,9 @@ final class BatchForward {
           ids[i * t + d * qr + j] = s.tokens()[qs + j];
           drafts[i * t + d * qr + j] = d;
         }
-        // the window's logits rows within the draft's query (the dual cache's query is the window)
-        int at = s.promptLength() + s.windowStart() - offset - qs;
+        // the window's logits rows within the draft's query, which starts at qs
         for (int j = 0; j < w; j++) {
-          index[(i * kb + d) * w + j] = d * qr + at + Math.min(j, s.windowLength() - 1);
+          index[(i * kb + d) * w + j] = d * qr + s.logitsPosition(j, offset) - qs;
         }
       }
     }

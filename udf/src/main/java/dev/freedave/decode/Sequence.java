@@ -22,4 +22,11 @@ import dev.freedave.model.CacheMode;
 record Sequence(int[] tokens, int length, int promptLength, int windowStart, int windowLength, long seed,
     int decodedCount, double temperature, BlockCache cache, CacheMode mode, int queryStart, int queryEnd, int block,
     int commitTo) {
+  /**
+   * The absolute position whose logits predict window position {@code j}: Dream ({@code offset} 1)
+   * predicts p from the logits at p - 1; past the window's end it repeats the last one (padding).
+   */
+  int logitsPosition(int j, int offset) {
+    return promptLength + windowStart + Math.min(j, windowLength - 1) - offset;
+  }
 }
