@@ -93,6 +93,9 @@ final class ForwardCostCommand implements Callable<Integer> {
       j.entrySet().forEach(e -> ref.put(e.getKey(), e.getValue().getAsDouble()));
     }
     Map<String, Object> json = new LinkedHashMap<>();
+    if (profile != null) {
+      Files.createDirectories(profile);
+    }
     if (opCosts) {
       json.put("op_us", opCosts(dev));
     }
@@ -263,11 +266,6 @@ final class ForwardCostCommand implements Callable<Integer> {
   private void timed(Map<String, Double> out, String name, Runnable forward) {
     out.put(name, median(forward));
     if (profile != null) {
-      try {
-        Files.createDirectories(profile);
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
       JniUtils.startProfile(false, false, false);
       forward.run();
       JniUtils.stopProfile(profile.resolve(name.replaceAll("[^A-Za-z0-9]+", "-") + ".json").toString());
