@@ -16,29 +16,11 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The generate job end to end on local[2] with a tiny model. */
-class GenerateJobTest {
-  static SparkSession spark;
-  @TempDir static Path tmp;
-  static JobFixtures fx;
+class GenerateJobTest extends LocalSparkJobTest {
   static final int GOOD = JobFixtures.GOOD;
-
-  @BeforeAll
-  static void setUp() throws Exception {
-    spark = JobFixtures.localSpark("test");
-    fx = new JobFixtures(tmp);
-  }
-
-  @AfterAll
-  static void tearDown() {
-    spark.stop();
-  }
 
   static JobConfig config(Path out, String rowsInFlight) {
     return fx.config(out, rowsInFlight == null ? Map.of() : Map.of("batching.max-rows-in-flight", rowsInFlight));

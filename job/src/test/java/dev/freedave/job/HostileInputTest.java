@@ -17,36 +17,18 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The job against hostile but fair inputs (the corpus under {@code resources/hostile/}, and files
  * generated here where a format needs it): every input row accounted for, a clear error naming the
  * row, file or key, nothing silently wrong.
  */
-class HostileInputTest {
+class HostileInputTest extends LocalSparkJobTest {
   static final String LM_HEAD = "model.transformer.ff_out.weight";
   static final String ONE = "[{decoder = freedave, draft-steps = 4, block-length = 4, gen-length = 8}]";
-  static SparkSession spark;
-  @TempDir static Path tmp;
-  static JobFixtures fx;
-
-  @BeforeAll
-  static void setUp() throws Exception {
-    spark = JobFixtures.localSpark("hostile");
-    fx = new JobFixtures(tmp);
-  }
-
-  @AfterAll
-  static void tearDown() {
-    spark.stop();
-  }
 
   /** A corpus file copied out of the test resources. */
   static Path corpus(String name) throws IOException {

@@ -16,41 +16,23 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.jsoup.Jsoup;
 import org.jsoup.nodes.Document;
 import org.jsoup.nodes.Element;
 import org.jsoup.select.Elements;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * report.html of a small real run, as headless Chromium builds its DOM: every chart is there with as
  * many bars or lines as the run's Parquet (read here by Spark directly) says it must have, the tables
  * carry summary.json's numbers, and a resumed run reports what a clean run does.
  */
-class ReportTest {
-  static SparkSession spark;
-  @TempDir static Path tmp;
-  static JobFixtures fx;
+class ReportTest extends LocalSparkJobTest {
   /** Three drafting configs (two lines against K: dual-cache K = 2, 4; no cache K = 4) and static. */
   static final String SWEEP = "[{decoder = freedave, draft-steps = 2, block-length = 4, gen-length = 8, cache = dual},"
       + " {decoder = freedave, draft-steps = 4, block-length = 4, gen-length = 8, cache = dual},"
       + " {decoder = freedave, draft-steps = 4, block-length = 4, gen-length = 8},"
       + " {decoder = static, block-length = 8, gen-length = 8}]";
-
-  @BeforeAll
-  static void setUp() throws Exception {
-    spark = JobFixtures.localSpark("test");
-    fx = new JobFixtures(tmp);
-  }
-
-  @AfterAll
-  static void tearDown() {
-    spark.stop();
-  }
 
   static JobConfig config(Path out) {
     return fx.config(out, Map.of("decoders", SWEEP, "batching.max-rows-in-flight", "3"));
