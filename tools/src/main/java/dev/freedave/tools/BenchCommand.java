@@ -1,6 +1,7 @@
 package dev.freedave.tools;
 
 import ai.djl.Device;
+import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.GsonBuilder;
 import dev.freedave.decode.DecodeConfig;
 import dev.freedave.decode.DecodeRequest;
@@ -13,22 +14,30 @@ import dev.freedave.model.DefaultModel;
 import dev.freedave.model.DiffusionLM;
 import dev.freedave.model.LoadedModel;
 import dev.freedave.model.ModelFolder;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
  * The decoders on the same prompts in one process, for every (cache policy, rows in flight) cell:
- * static, threshold, FreeDave at each K and FreeDave++, each cell warmed up first. Prints a table per
- * cell (tokens/s and wall time against static of the same cell, exact match against the decoder it
- * must equal) and a final one-line JSON.
+ * static, threshold, FreeDave at each K and FreeDave++. Each decoder first runs the prompts once
+ * untimed (the warm-up), then {@code --trials} timed passes, the decoders taking turns. Prints a
+ * table per cell (tokens/s and wall time against static of the same cell: the median pass, the range
+ * over passes, the warm-up's ratio; exact match against the decoder it must equal, in every pass)
+ * and a final one-line JSON.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Compare the decoders on the same prompts in one process")
 final class BenchCommand implements Callable<Integer> {
@@ -72,13 +81,35 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--repeat", defaultValue = "1", description = "repeat the prompt list to lengthen the run")
   int repeat;
 
-  /** One decoder run's measurements. */
+  @Option(names = "--trials", defaultValue = "1", description = "timed passes per decoder, alternating between "
+      + "decoders; the table shows the median pass and the range of its wall ratio")
+  int trials;
+
+  @Option(names = "--trace", description = "after the timed passes, one more pass per decoder whose first "
+      + "--trace-steps steps run under libtorch's profiler: a Chrome trace per run in this folder "
+      + "(notebooks/profile_summary.py sums its ops)")
+  Path trace;
+
+  @Option(names = "--trace-steps", defaultValue = "40") int traceSteps;
+
+  /** Every forward shape this process has run, to count those a timed pass meets for the first time. */
+  private final Set<String> seenShapes = new HashSet<>();
+
+  /**
+   * One decoder run's measurements: the median of its timed passes ({@code trialWallS} all of them,
+   * in order), the untimed warm-up pass's wall, and how many forward shapes the median pass ran for
+   * the first time in this process (each a compile on a GPU).
+   */
   record Run(String cache, int rowsInFlight, String decoder, int k, int rows, double exactMatch, long nfe,
-      long staticSteps, long tokens, long positions, long drafts, double wallS, double forwardS, Double accuracy) {
+      long staticSteps, long tokens, long positions, long drafts, double wallS, double forwardS, Double accuracy,
+      double coldWallS, int newShapes, double[] trialWallS) {
     double tokensPerS() {
       return tokens / wallS;
     }
   }
+
+  /** One timed pass. */
+  private record Timed(List<DecodeResult> out, double wallS, double forwardS, int newShapes, double[] allWallS) {}
 
   @Override
   public Integer call() throws Exception {
@@ -101,36 +132,53 @@ final class BenchCommand implements Callable<Integer> {
         }
       }
       System.out.printf(Locale.ROOT, "bench: model=%s rows=%d gen_length=%d block_length=%d threshold=%s dtype=%s "
-          + "device=%s draft_budget=%s%n", dir, ids.size(), genLength, blockLength, threshold, dtype, device,
-          draftBudget);
+          + "device=%s draft_budget=%s trials=%d%n", dir, ids.size(), genLength, blockLength, threshold, dtype, device,
+          draftBudget, trials);
       List<Run> runs = new ArrayList<>();
       Map<Integer, List<DecodeResult>> cacheFreeStatic = new LinkedHashMap<>();
-      System.out.printf("%-6s %5s %-11s %3s %6s %8s %9s %9s %6s %10s %7s %8s %9s %10s %9s %14s%n", "cache", "rows",
-          "decoder", "K", "exact", "accuracy", "mean_nfe", "nfe_ratio", "tpf", "pos/token", "drafts", "wall_s",
-          "tokens/s", "wall_ratio", "fwd_share", "static=nocache");
+      System.out.printf("%-6s %5s %-11s %3s %6s %8s %9s %9s %6s %10s %7s %8s %9s %10s %7s %10s %10s %9s %14s%n",
+          "cache", "rows", "decoder", "K", "exact", "accuracy", "mean_nfe", "nfe_ratio", "tpf", "pos/token", "drafts",
+          "wall_s", "tokens/s", "wall_ratio", "range", "cold_ratio", "new_shapes", "fwd_share", "static=nocache");
       for (String c : caches) {
         CacheMode cache = CacheMode.parse(c);
         for (int rows : rowsInFlight) {
           List<DecodeConfig> configs = configs(cache);
-          for (DecodeConfig cfg : configs) { // warm-up: libtorch specialises on the shapes it sees first
-            decode(loaded.model(), ids.subList(0, Math.min(ids.size(), Math.max(rows, 4))), cfg, rows, new long[1]);
+          // warm-up: each decoder once over the same prompts, untimed. libtorch compiles its fused
+          // kernels for every input shape on first sight (15-20 ms each on the H200, docs/results.md
+          // "Shape buckets"); a partition of thousands of rows pays that once per shape, a bench of
+          // 64 rows would pay it in its timed run. The warm-up's wall is reported as the cold ratio.
+          double[] cold = new double[configs.size()];
+          for (int i = 0; i < configs.size(); i++) {
+            long t0 = System.nanoTime();
+            decode(loaded.model(), ids, configs.get(i), rows, null);
+            cold[i] = (System.nanoTime() - t0) / 1e9;
+          }
+          List<List<Timed>> timed = new ArrayList<>();
+          configs.forEach(cfg -> timed.add(new ArrayList<>()));
+          for (int trial = 0; trial < trials; trial++) { // decoders alternate, so that drift hits all alike
+            for (int i = 0; i < configs.size(); i++) {
+              timed.get(i).add(timedDecode(loaded.model(), ids, configs.get(i), rows, null));
+            }
+          }
+          for (DecodeConfig cfg : trace == null ? List.<DecodeConfig>of() : configs) { // a pass of its own: the profiler slows what it records
+            timedDecode(loaded.model(), ids, cfg, rows, trace.resolve(c + "-" + rows + "-" + cfg.method().label
+                + (cfg.method().drafts() ? "-k" + cfg.draftSteps() : "") + ".json"));
           }
           List<DecodeResult> stat = null;
           List<DecodeResult> thr = null;
           List<Run> cell = new ArrayList<>();
-          for (DecodeConfig cfg : configs) {
-            long[] forwardNanos = {0};
-            long t0 = System.nanoTime();
-            List<DecodeResult> out = decode(loaded.model(), ids, cfg, rows, forwardNanos);
-            double wall = (System.nanoTime() - t0) / 1e9;
+          for (int i = 0; i < configs.size(); i++) {
+            DecodeConfig cfg = configs.get(i);
+            Timed median = median(timed.get(i));
             switch (cfg.method()) {
-              case STATIC -> stat = out;
-              case THRESHOLD -> thr = out;
+              case STATIC -> stat = median.out();
+              case THRESHOLD -> thr = median.out();
               default -> { }
             }
-            // FreeDave must equal static, FreeDave++ threshold decoding, under the same cache
+            // FreeDave must equal static, FreeDave++ threshold decoding, under the same cache, in every trial
             List<DecodeResult> ref = cfg.method() == DecodeConfig.Method.FREEDAVE_PP ? thr : stat;
-            cell.add(summarise(c, rows, cfg, out, ref, answers, loaded, wall, forwardNanos[0] / 1e9));
+            double exact = timed.get(i).stream().mapToDouble(t -> exact(t.out(), ref)).min().orElseThrow();
+            cell.add(summarise(c, rows, cfg, median, exact, answers, loaded, cold[i]));
           }
           if (cache == CacheMode.NONE) {
             cacheFreeStatic.put(rows, stat);
@@ -139,12 +187,13 @@ final class BenchCommand implements Callable<Integer> {
           Double staticMatch = free == null ? null : exact(stat, free);
           Run base = cell.get(0);
           for (Run r : cell) {
-            System.out.printf(Locale.ROOT, "%-6s %5d %-11s %3s %6.3f %8s %9.2f %9.2f %6.2f %10.1f %7.2f %8.3f %9.1f %10.2f %9.2f %14s%n",
+            System.out.printf(Locale.ROOT, "%-6s %5d %-11s %3s %6.3f %8s %9.2f %9.2f %6.2f %10.1f %7.2f %8.3f %9.1f %10.2f %7s %10.2f %10d %9.2f %14s%n",
                 r.cache(), rows, r.decoder(), r.k() == 0 ? "-" : Integer.toString(r.k()), r.exactMatch(),
                 r.accuracy() == null ? "-" : String.format(Locale.ROOT, "%.3f", r.accuracy()), (double) r.nfe() / r.rows(),
                 (double) base.nfe() / r.nfe(), (double) r.tokens() / r.nfe(), (double) r.positions() / r.tokens(),
                 r.nfe() == 0 ? 0 : (double) r.drafts() / r.nfe(), r.wallS(), r.tokensPerS(), base.wallS() / r.wallS(),
-                r.forwardS() / r.wallS(), staticMatch == null ? "-" : String.format(Locale.ROOT, "%.3f", staticMatch));
+                spread(r, base), base.coldWallS() / r.coldWallS(), r.newShapes(), r.forwardS() / r.wallS(),
+                staticMatch == null ? "-" : String.format(Locale.ROOT, "%.3f", staticMatch));
           }
           runs.addAll(cell);
         }
@@ -173,8 +222,9 @@ final class BenchCommand implements Callable<Integer> {
     return out;
   }
 
-  private Run summarise(String cache, int rows, DecodeConfig cfg, List<DecodeResult> out, List<DecodeResult> ref,
-      List<String> answers, LoadedModel loaded, double wall, double forwardS) {
+  private Run summarise(String cache, int rows, DecodeConfig cfg, Timed median, double exact, List<String> answers,
+      LoadedModel loaded, double coldWallS) {
+    List<DecodeResult> out = median.out();
     int correct = 0;
     int judged = 0;
     long nfe = 0;
@@ -200,8 +250,32 @@ final class BenchCommand implements Callable<Integer> {
       drafts += r.stats().draftsVerified();
     }
     return new Run(cache, rows, cfg.method().label, cfg.method().drafts() ? cfg.draftSteps() : 0, out.size(),
-        exact(out, ref), nfe, steps, tokens, positions, drafts, wall, forwardS,
-        judged == 0 ? null : (double) correct / judged);
+        exact, nfe, steps, tokens, positions, drafts, median.wallS(), median.forwardS(),
+        judged == 0 ? null : (double) correct / judged, coldWallS, median.newShapes(), median.allWallS());
+  }
+
+  /** The pass of median wall (the lower middle one of an even count), carrying every pass's wall. */
+  private static Timed median(List<Timed> passes) {
+    List<Timed> sorted = new ArrayList<>(passes);
+    sorted.sort(Comparator.comparingDouble(Timed::wallS));
+    Timed m = sorted.get((sorted.size() - 1) / 2);
+    double[] all = passes.stream().mapToDouble(Timed::wallS).toArray();
+    return new Timed(m.out(), m.wallS(), m.forwardS(), m.newShapes(), all);
+  }
+
+  /** min-max over trials of static's wall / this run's wall, pass by pass ("-" with one trial). */
+  private static String spread(Run r, Run base) {
+    if (r.trialWallS().length < 2) {
+      return "-";
+    }
+    double lo = Double.MAX_VALUE;
+    double hi = 0;
+    for (int t = 0; t < r.trialWallS().length; t++) {
+      double ratio = base.trialWallS()[t] / r.trialWallS()[t];
+      lo = Math.min(lo, ratio);
+      hi = Math.max(hi, ratio);
+    }
+    return String.format(Locale.ROOT, "%.2f-%.2f", lo, hi);
   }
 
   private static double exact(List<DecodeResult> got, List<DecodeResult> ref) {
@@ -212,15 +286,49 @@ final class BenchCommand implements Callable<Integer> {
     return (double) same / got.size();
   }
 
-  /** Decodes every prompt; adds the time spent in forwards (and their predictions) to {@code forwardNanos[0]}. */
+  /**
+   * A timed pass: its wall, the time spent in forwards (and their predictions), the shapes it met
+   * first; with {@code traceFile}, its first {@link #traceSteps} steps under libtorch's profiler.
+   */
+  private Timed timedDecode(DiffusionLM lm, List<int[]> ids, DecodeConfig cfg, int rowsInFlight, Path traceFile)
+      throws IOException {
+    long[] forwardNanos = {0};
+    int[] steps = {0};
+    Set<String> fresh = new HashSet<>();
+    if (traceFile != null) {
+      Files.createDirectories(traceFile.getParent());
+      JniUtils.startProfile(false, false, false);
+    }
+    long t0 = System.nanoTime();
+    List<DecodeResult> out = decode(lm, ids, cfg, rowsInFlight, e -> {
+      forwardNanos[0] += e.nanos();
+      if (!seenShapes.contains(e.shape())) {
+        fresh.add(e.shape());
+      }
+      if (traceFile != null && ++steps[0] == traceSteps) {
+        JniUtils.stopProfile(traceFile.toString());
+      }
+    });
+    double wall = (System.nanoTime() - t0) / 1e9;
+    if (traceFile != null && steps[0] < traceSteps) {
+      JniUtils.stopProfile(traceFile.toString());
+    }
+    return new Timed(out, wall, forwardNanos[0] / 1e9, fresh.size(), new double[] {wall});
+  }
+
+  /** Decodes every prompt; {@code listener} (may be null) hears of every forward. */
   private List<DecodeResult> decode(DiffusionLM lm, List<int[]> ids, DecodeConfig cfg, int rowsInFlight,
-      long[] forwardNanos) {
+      Consumer<DecodeScheduler.ForwardEvent> listener) {
     List<DecodeRequest> reqs = new ArrayList<>();
     for (int i = 0; i < ids.size(); i++) {
       reqs.add(new DecodeRequest("row-" + i, ids.get(i), cfg, i));
     }
-    return new DecodeScheduler(lm, rowsInFlight, maxSeqs, draftBudget).onForward(e -> forwardNanos[0] += e.nanos())
-        .decodeAll(reqs);
+    return new DecodeScheduler(lm, rowsInFlight, maxSeqs, draftBudget).onForward(e -> {
+      if (listener != null) {
+        listener.accept(e);
+      }
+      seenShapes.add(e.shape());
+    }).decodeAll(reqs);
   }
 
   /** Per cell: static against FreeDave at --k-report, and every run. */
@@ -239,6 +347,7 @@ final class BenchCommand implements Callable<Integer> {
           && r.decoder().equals("freedave") && r.k() == kReport).findFirst().ifPresent(fd -> {
             cell.put("tokens_per_s_freedave", fd.tokensPerS());
             cell.put("freedave_over_static_tokens_per_s", fd.tokensPerS() / st.tokensPerS());
+            cell.put("freedave_over_static_cold", st.coldWallS() / fd.coldWallS());
             cell.put("nfe_ratio", (double) st.nfe() / fd.nfe());
             cell.put("exact_match", fd.exactMatch());
             cell.put("drafts_per_forward", fd.nfe() == 0 ? 0 : (double) fd.drafts() / fd.nfe());
@@ -254,6 +363,7 @@ final class BenchCommand implements Callable<Integer> {
     m.put("dtype", dtype);
     m.put("device", device);
     m.put("draft_budget", draftBudget);
+    m.put("trials", trials);
     m.put("cells", cells);
     m.put("runs", runs);
     return m;

@@ -28,8 +28,11 @@ public final class DecodeScheduler {
   private final DraftBudget.Policy draftBudget;
   private Consumer<ForwardEvent> listener = e -> {};
 
-  /** What one batched forward did (nanos: the forward and predict() reduction), for progress counters. */
-  public record ForwardEvent(int rows, int sequences, int length, long nanos) {}
+  /**
+   * What one batched forward did (nanos: the forward and predict() reduction), for progress counters;
+   * {@code shape} names the input shapes of its model calls (equal strings, equal shapes).
+   */
+  public record ForwardEvent(int rows, int sequences, int length, long nanos, String shape) {}
 
   /** With the draft budget off: every FreeDave round sends its K drafts. */
   public DecodeScheduler(DiffusionLM model, int maxRowsInFlight, int maxSequencesPerForward) {
@@ -154,7 +157,7 @@ public final class DecodeScheduler {
       }
       long nanos = System.nanoTime() - t0;
       int maxLen = batch.stream().mapToInt(s -> s.tokens().length).max().orElse(0);
-      listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen, nanos));
+      listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen, nanos, forward.shape()));
       long positions = 0;
       int at = 0;
       for (int i = 0; i < rows.size(); i++) {
