@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntUnaryOperator;
 
 /**
  * One scheduler step's forwards over many sequences of different lengths, every input built on the
@@ -60,9 +61,10 @@ final class BatchForward {
   /**
    * Predictions in input order, and per sequence the row's new cache where the forward made one (a
    * fill froze it, or a block-causal forward appended a finished block to it), null elsewhere;
-   * {@code shape} names the input shapes of the step's model calls (equal strings, equal shapes).
+   * {@code shape} names the input shapes of the step's model calls (equal strings, equal shapes);
+   * {@code slots} is how many sequences the calls ran, padding copies included.
    */
-  record Output(List<Prediction> predictions, BlockCache[] filled, String shape) {}
+  record Output(List<Prediction> predictions, BlockCache[] filled, String shape, int slots) {}
 
   /** Sequences that go into one call: full forwards of one policy, or cached ones, of one attention. */
   private record Group(boolean cached, CacheMode mode, int block) {}
@@ -72,11 +74,19 @@ final class BatchForward {
    * bidirectional rows joined to the cached call when the measured costs say one call is cheaper.
    */
   static Output run(DiffusionLM model, List<Sequence> seqs) {
-    boolean gpu;
-    try (NDManager probe = model.newScope()) {
-      gpu = probe.getDevice().isGpu();
-    }
+    boolean gpu = onGpu(model);
     return run(model, seqs, BUCKETS && gpu, JOIN_FILLS && gpu ? DraftBudget.costsOf(model) : null);
+  }
+
+  /** The sequences a forward of n sequences runs on {@code model}'s device: its bucket on a GPU, else n. */
+  static IntUnaryOperator padding(DiffusionLM model) {
+    return BUCKETS && onGpu(model) ? BatchForward::bucket : n -> n;
+  }
+
+  private static boolean onGpu(DiffusionLM model) {
+    try (NDManager probe = model.newScope()) {
+      return probe.getDevice().isGpu();
+    }
   }
 
   /**
@@ -89,18 +99,21 @@ final class BatchForward {
     BlockCache[] filled = new BlockCache[seqs.size()];
     Map<Group, List<Integer>> groups = new LinkedHashMap<>();
     StringBuilder shape = new StringBuilder();
+    int slots = 0;
     for (int i = 0; i < seqs.size(); i++) {
       Sequence s = seqs.get(i);
       boolean cached = s.cache() != null; // drafts of a row stay adjacent
       groups.computeIfAbsent(new Group(cached, cached ? null : s.mode(), s.block()), k -> new ArrayList<>()).add(i);
     }
-    List<Integer> joined = joinCosts == null ? List.of() : joinedFills(seqs, groups, joinCosts);
+    List<Integer> joined = joinCosts == null ? List.of() : joinedFills(seqs, groups, joinCosts, buckets);
     try {
       for (Map.Entry<Group, List<Integer>> e : groups.entrySet()) {
         Group g = e.getKey();
-        shape.append(g).append(g.cached()
+        Call call = g.cached()
             ? runCached(model, seqs, e.getValue(), g.block() == 0 ? joined : List.of(), g.block(), buckets, preds, filled)
-            : runFull(model, seqs, e.getValue(), g.mode(), g.block(), buckets, preds, filled));
+            : runFull(model, seqs, e.getValue(), g.mode(), g.block(), buckets, preds, filled);
+        shape.append(g).append(call.shape());
+        slots += call.slots();
       }
     } catch (RuntimeException e) {
       for (BlockCache c : filled) {
@@ -110,8 +123,11 @@ final class BatchForward {
       }
       throw e;
     }
-    return new Output(List.of(preds), filled, shape.toString());
+    return new Output(List.of(preds), filled, shape.toString(), slots);
   }
+
+  /** One model call: its input shape, and the sequences it ran (a cached call: rows x draft slots). */
+  private record Call(String shape, int slots) {}
 
   /**
    * The fills of bidirectional rows (full forwards under a cache policy) that join this step's cached
@@ -122,7 +138,7 @@ final class BatchForward {
    * past that point a call costs its positions, and a fill's 128-padded row makes every row as long.
    */
   private static List<Integer> joinedFills(List<Sequence> seqs, Map<Group, List<Integer>> groups,
-      DraftBudget.Costs costs) {
+      DraftBudget.Costs costs, boolean buckets) {
     List<Integer> cached = groups.get(new Group(true, null, 0));
     if (cached == null) {
       return List.of();
@@ -152,8 +168,11 @@ final class BatchForward {
       last = s.cache();
       longest = Math.max(longest, drafts * q);
     }
-    long apart = (long) fills.size() * fillLength;
-    long together = (long) (rows + fills.size()) * Math.max(longest, fillLength);
+    // in the cost table's units: positions as the calls run them, padding copies included
+    IntUnaryOperator pad = buckets ? BatchForward::bucket : n -> n;
+    long apart = (long) pad.applyAsInt(fills.size()) * fillLength;
+    long together = (long) pad.applyAsInt(rows + fills.size()) * Math.max(longest, fillLength);
+    cachedPositions = cachedPositions * pad.applyAsInt(rows) / rows;
     if (costs.cost(together) >= costs.cost(apart) + costs.cost(cachedPositions)) {
       return List.of();
     }
@@ -162,8 +181,7 @@ final class BatchForward {
     return fills;
   }
 
-  /** @return the call's input shape */
-  private static String runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode, int block,
+  private static Call runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode, int block,
       boolean buckets, Prediction[] preds, BlockCache[] filled) {
     int n = idx.size();
     int len = 0;
@@ -233,7 +251,7 @@ final class BatchForward {
         preds[idx.get(r)] = p.get(r);
       }
     }
-    return "[" + nb + "x" + len + "x" + w + (keep != null ? " keep" : "") + "]";
+    return new Call("[" + nb + "x" + len + "x" + w + (keep != null ? " keep" : "") + "]", nb);
   }
 
   /**
@@ -243,10 +261,8 @@ final class BatchForward {
    * of the most drafts any row sends times the longest window, and L. Logits come back as that
    * bucket's count of slots of W per row. A block-causal row whose window begins with a finished block
    * gets its grown cache back, a joined fill the cache it made.
-   *
-   * @return the call's input shape
    */
-  private static String runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, List<Integer> fillIdx,
+  private static Call runCached(DiffusionLM model, List<Sequence> all, List<Integer> idx, List<Integer> fillIdx,
       int block, boolean buckets, Prediction[] preds, BlockCache[] filled) {
     List<List<Sequence>> rows = new ArrayList<>();
     List<List<Integer>> rowIdx = new ArrayList<>();
@@ -359,6 +375,7 @@ final class BatchForward {
       }
     }
     int frozen = standIn.frozenLength();
-    return "[" + rb + "x" + t + "x" + kb * w + " frozen " + frozen + (fillIdx.isEmpty() ? "" : " fills") + "]";
+    return new Call("[" + rb + "x" + t + "x" + kb * w + " frozen " + frozen + (fillIdx.isEmpty() ? "" : " fills") + "]",
+        rb * kb);
   }
 }

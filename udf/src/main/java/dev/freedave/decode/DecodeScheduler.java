@@ -83,7 +83,8 @@ public final class DecodeScheduler {
     private final Iterator<DecodeRequest> input;
     private final List<RowDecoder> active = new ArrayList<>();
     private final Deque<Keyed> ready = new ArrayDeque<>();
-    private final DraftBudget budget = new DraftBudget(draftBudget, DraftBudget.costsOf(model));
+    private final DraftBudget budget = new DraftBudget(draftBudget, DraftBudget.costsOf(model),
+        BatchForward.padding(model));
     private int rotation;
 
     Run(Iterator<DecodeRequest> input) {
@@ -164,7 +165,7 @@ public final class DecodeScheduler {
         positions += rows.get(i).recordForward(batch.subList(at, at + wanted.get(i).size()));
         at += wanted.get(i).size();
       }
-      budget.forward(positions, nanos, forward.shape());
+      budget.forward(positions, batch.size(), forward.slots(), nanos, forward.shape());
       limitDrafts(rows);
       at = 0;
       for (int i = 0; i < rows.size(); i++) {

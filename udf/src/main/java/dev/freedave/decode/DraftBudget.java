@@ -6,7 +6,9 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.WeakHashMap;
+import java.util.function.IntUnaryOperator;
 
 /**
  * How many drafts the FreeDave rows of the next forward send. A forward's cost grows with the query
@@ -48,13 +50,21 @@ final class DraftBudget {
 
   private final Policy policy;
   private final Costs costs;
+  /** The sequences a forward of n sequences runs (BatchForward's shape buckets on a GPU). */
+  private final IntUnaryOperator padding;
   // acceptance: among rounds that sent a draft at depth j and accepted depth j - 1, how many accepted j
   private final long[] offered = new long[DEPTHS];
   private final long[] accepted = new long[DEPTHS];
 
+  /** Forwards run exactly the sequences they are given. */
   DraftBudget(Policy policy, Costs costs) {
+    this(policy, costs, n -> n);
+  }
+
+  DraftBudget(Policy policy, Costs costs, IntUnaryOperator padding) {
     this.policy = policy;
     this.costs = costs;
+    this.padding = padding;
   }
 
   /** The cost table of {@code model}, made on first use. */
@@ -72,9 +82,16 @@ final class DraftBudget {
     }
   }
 
-  /** A step's forwards of input shape {@code shape} computed {@code positions} query positions in {@code nanos}. */
-  void forward(long positions, long nanos, String shape) {
-    costs.observe(positions, nanos, shape);
+  /**
+   * A step's forwards of input shape {@code shape} took {@code nanos} for {@code positions} query
+   * positions of {@code sequences} sequences, run as {@code slots} (padding included).
+   */
+  void forward(long positions, int sequences, int slots, long nanos, String shape) {
+    costs.observe(work(positions, sequences, slots), nanos, shape);
+  }
+
+  private static long work(long positions, int sequences, int slots) {
+    return sequences == 0 ? positions : positions * slots / sequences;
   }
 
   /**
@@ -104,7 +121,9 @@ final class DraftBudget {
       }
       advance += reach;
       int fit = Math.max(1, Math.min(draftRows, (maxSequences - fixedSteps) / k));
-      double rate = (fit * advance + fixedSteps) / costs.cost(fixedPositions + (long) fit * k * perDraft);
+      int sequences = fixedSteps + fit * k;
+      long work = work(fixedPositions + (long) fit * k * perDraft, sequences, padding.applyAsInt(sequences));
+      double rate = (fit * advance + fixedSteps) / costs.cost(work);
       if (k == 1) {
         staticRate = rate;
       }
@@ -117,64 +136,50 @@ final class DraftBudget {
   }
 
   /**
-   * Forward time by size, per power of two of positions: the fastest time seen there (libtorch
-   * compiling for a new size only ever makes a call slower). The first forward of each input shape
-   * is not counted at all: libtorch compiles its fused kernels for a shape on first sight (~20 ms on
-   * the H200 for a 3 ms forward of the demo model), and that one time, taken for the size's cost, kept
-   * the budget away from the sizes it had met only once. A size not seen in the last
-   * {@value #STALE} forwards counts as unknown and starts afresh when seen again; an unknown size
-   * costs what its known neighbours do, and past the largest known one what that one does, so it
-   * gets tried and measured.
+   * Forward time by work: the fastest time seen at each work (libtorch compiling for a new shape only
+   * ever makes a call slower), linear between the works seen. Work is the query positions a forward
+   * computed, scaled by the padding of its sequence count (a GPU forward of 65 sequences runs 96:
+   * BatchForward's shape buckets), so that a size that pads far costs what it computes; sizes are
+   * kept apart, not pooled by powers of two, because one bucket's worth of padding is what decides
+   * whether a draft pays where a forward is compute-bound. The first forward of each input shape is
+   * not counted at all: libtorch compiles its fused kernels for a shape on first sight (~20 ms on
+   * the H200 for a 3 ms forward of the demo model), and that one time, taken for the size's cost,
+   * kept the budget away from the sizes it had met only once. A work not seen in the last
+   * {@value #STALE} forwards is forgotten and starts afresh when seen again; an unknown work costs
+   * what its known neighbours do, and past the largest known one what that one does, so it gets
+   * tried and measured.
    */
   static final class Costs {
-    private static final int BUCKETS = 40;
     private static final long STALE = 256;
-    private final long[] seenAt = new long[BUCKETS];
-    private final long[] lastTick = new long[BUCKETS];
-    private final double[] nanos = new double[BUCKETS];
+
+    private record Seen(double nanos, long tick) {}
+
+    private final TreeMap<Long, Seen> byWork = new TreeMap<>();
     private final Set<String> shapes = new HashSet<>();
     private long tick;
 
-    synchronized void observe(long positions, long t, String shape) {
+    synchronized void observe(long work, long t, String shape) {
       if (shapes.add(shape)) {
         return; // first sight: compiling, not computing
       }
-      int b = bucket(positions);
       tick++;
-      if (!known(b) || t < nanos[b]) {
-        nanos[b] = t;
-        seenAt[b] = positions;
+      Seen before = byWork.get(work);
+      byWork.put(work, new Seen(before == null || t < before.nanos() ? t : before.nanos(), tick));
+      byWork.values().removeIf(s -> tick - s.tick() >= STALE);
+    }
+
+    /** Linear between the known works around {@code work}, flat before the first and past the last. */
+    synchronized double cost(long work) {
+      Map.Entry<Long, Seen> low = byWork.floorEntry(work);
+      Map.Entry<Long, Seen> high = byWork.ceilingEntry(work);
+      if (low == null || high == null) {
+        return low != null ? low.getValue().nanos() : high != null ? high.getValue().nanos() : 1;
       }
-      lastTick[b] = tick;
-    }
-
-    private boolean known(int b) {
-      return lastTick[b] > 0 && tick - lastTick[b] < STALE;
-    }
-
-    /** Linear between the known sizes around {@code positions}, flat before the first and past the last. */
-    synchronized double cost(long positions) {
-      long lowP = -1;
-      double low = 0;
-      for (int b = 0; b < BUCKETS; b++) {
-        if (!known(b)) {
-          continue;
-        }
-        if (seenAt[b] >= positions) {
-          if (lowP < 0) {
-            return nanos[b];
-          }
-          double f = (double) (positions - lowP) / (seenAt[b] - lowP);
-          return low + f * (nanos[b] - low);
-        }
-        lowP = seenAt[b];
-        low = nanos[b];
+      if (low.getKey().equals(high.getKey())) {
+        return low.getValue().nanos();
       }
-      return lowP < 0 ? 1 : low; // nothing known: every size costs the same
-    }
-
-    private static int bucket(long positions) {
-      return Math.min(BUCKETS - 1, 63 - Long.numberOfLeadingZeros(Math.max(1, positions)));
+      double f = (double) (work - low.getKey()) / (high.getKey() - low.getKey());
+      return low.getValue().nanos() + f * (high.getValue().nanos() - low.getValue().nanos());
     }
   }
 }

@@ -15,8 +15,8 @@ class DraftBudgetTest {
 
   /** A forward of a shape seen before (a first sight is not counted), one shape per size. */
   private static void forward(DraftBudget b, long positions, long nanos) {
-    b.forward(positions, nanos, "shape " + positions);
-    b.forward(positions, nanos, "shape " + positions);
+    b.forward(positions, 1, 1, nanos, "shape " + positions);
+    b.forward(positions, 1, 1, nanos, "shape " + positions);
   }
 
   /** A budget on {@code c} whose rounds accepted every draft, after forwards of 32 positions took 1 ms. */
@@ -104,15 +104,43 @@ class DraftBudgetTest {
   }
 
   @Test
+  void paddingCountsAsWork() {
+    // flat up to 256 positions, then proportional: 8 drafts of 32 positions are free as they stand
+    DraftBudget exact = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    measure(exact, p -> 1_000_000 * Math.max(256, p));
+    rounds(exact, 200, 8, 7);
+    assertThat(exact.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(8);
+    // the same costs where a forward of more than one sequence runs 64 copies of each: past the flat part
+    DraftBudget padded = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs(), n -> n == 1 ? 1 : 64 * n);
+    measure(padded, p -> 1_000_000 * Math.max(256, p));
+    rounds(padded, 200, 8, 7);
+    assertThat(padded.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(1);
+  }
+
+  @Test
+  void aForwardIsMeasuredByTheSequencesItRan() {
+    DraftBudget.Costs c = new DraftBudget.Costs();
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, c);
+    b.forward(300, 3, 4, 9_000_000, "3 sequences run as 4"); // first sight
+    b.forward(300, 3, 4, 9_000_000, "3 sequences run as 4");
+    assertThat(c.cost(400)).isEqualTo(9_000_000);
+    assertThat(c.cost(300)).as("only the padded work is known").isEqualTo(9_000_000);
+    b.forward(300, 3, 3, 3_000_000, "3 sequences run as 3");
+    b.forward(300, 3, 3, 3_000_000, "3 sequences run as 3");
+    assertThat(c.cost(300)).isEqualTo(3_000_000);
+    assertThat(c.cost(350)).isEqualTo(6_000_000); // between the two
+  }
+
+  @Test
   void theFirstForwardOfAShapeIsNotCounted() {
     DraftBudget.Costs c = new DraftBudget.Costs();
     DraftBudget b = everyDraftAcceptedAndSmallForwardsMeasured(c);
-    b.forward(256, 900_000_000, "new shape"); // libtorch compiling for it
+    b.forward(256, 1, 1, 900_000_000, "new shape"); // libtorch compiling for it
     assertThat(c.cost(256)).isEqualTo(1_000_000);
     assertThat(b.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(8);
-    b.forward(256, 2_000_000, "new shape");
+    b.forward(256, 1, 1, 2_000_000, "new shape");
     assertThat(c.cost(256)).isEqualTo(2_000_000);
-    b.forward(256, 900_000_000, "another shape of that size"); // its first sight too
+    b.forward(256, 1, 1, 900_000_000, "another shape of that size"); // its first sight too
     assertThat(c.cost(256)).isEqualTo(2_000_000);
   }
 
