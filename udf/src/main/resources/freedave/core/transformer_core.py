@@ -78,11 +78,11 @@ class TransformerCore(Module):
     out.masked_fill_(mask, 0.0)
     return out.expand([mask.size(0), self.kv_heads, q, s])
 
-  # One block on h [B, T, d]. With at >= 0 the fresh keys/values are written into kl, vl
-  # [B, Hkv, S, hd] at [at, at + T) and attention runs over all S of them (frozen + fresh); with
-  # at < 0 it runs over the fresh ones alone.
+  # One block on h [B, T, d] -> (h, and this layer's fresh rotated keys and values [B, Hkv, T, hd]).
+  # With frozen keys/values kf, vf [B, Hkv, F, hd] attention runs over those and then the fresh ones
+  # (F + T keys); without, over the fresh ones alone.
   def layer(self: __torch__.freedave.TransformerCore, h: Tensor, i: int, weights: List[Tensor], cos: Tensor, sin: Tensor,
-            kl: Tensor, vl: Tensor, at: int, bias: Optional[Tensor]) -> Tensor:
+            kf: Optional[Tensor], vf: Optional[Tensor], bias: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
     w = 3 + self.per_layer * i
     b = h.size(0)
     t = h.size(1)
@@ -103,17 +103,15 @@ class TransformerCore(Module):
     q = qk.narrow(1, 0, self.heads)
     k = qk.narrow(1, self.heads, self.kv_heads)
     v = qkv.narrow(1, self.heads + self.kv_heads, self.kv_heads)
-    if at >= 0:
-      kl.narrow(2, at, t).copy_(k)
-      vl.narrow(2, at, t).copy_(v)
-      o = self.attend(q, kl, vl, bias)
+    if kf is not None and vf is not None:
+      o = self.attend(q, torch.cat([kf, k], 2), torch.cat([vf, v], 2), bias)
     else:
       o = self.attend(q, k, v, bias)
     # the residual adds promote a float16 branch to a float32 stream (Dream) by themselves
     h = h + torch.linear(o, weights[w + 3])
     x = self.cast(self.norm(h, weights[w + 4]), dt)
     gu = torch.linear(x, weights[w + 5]).chunk(2, -1)
-    return h + torch.linear(torch.silu(gu[0]) * gu[1], weights[w + 6])
+    return h + torch.linear(torch.silu(gu[0]) * gu[1], weights[w + 6]), k, v
 
   # a per-query mask [B, 1, T, S] repeated for the G query heads folded into each KV head's rows
   def grouped(self: __torch__.freedave.TransformerCore, mask: Tensor) -> Tensor:
@@ -139,7 +137,7 @@ class TransformerCore(Module):
   def angles(self: __torch__.freedave.TransformerCore, table: Tensor, pos: Tensor) -> Tensor:
     return table[pos].unsqueeze(1)
 
-  # the hidden states [B, T, d] of whole rows after every layer (h stands in for the unused caches)
+  # the hidden states [B, T, d] of whole rows after every layer
   def stack(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, mask: Optional[Tensor], cos: Tensor,
             sin: Tensor, weights: List[Tensor]) -> Tensor:
     c = self.angles(cos, pos)
@@ -147,7 +145,7 @@ class TransformerCore(Module):
     bias = self.bias(mask, weights[4].dtype, self.heads // self.kv_heads * ids.size(1))
     h = self.embed(ids, weights)
     for i in range(self.layers):
-      h = self.layer(h, i, weights, c, s, h, h, -1, bias)
+      h, k, v = self.layer(h, i, weights, c, s, None, None, bias)
     return h
 
   # [B, T(query), T(key)]: whether each key's block (pos // block) is at or before its query's
@@ -181,31 +179,30 @@ class TransformerCore(Module):
   # from which the caller freezes each row's block cache
   def fill(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
            block: int, out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-    b = ids.size(0)
     t = ids.size(1)
     dt = weights[4].dtype
     mask = self.whole_rows_mask(pos, keep, masked, block)
     c = self.angles(cos, pos)
     s = self.angles(sin, pos)
-    kall = torch.empty([b, self.layers, self.kv_heads, t, self.head_dim], dtype=dt, device=ids.device)
-    vall = torch.empty([b, self.layers, self.kv_heads, t, self.head_dim], dtype=dt, device=ids.device)
     bias = self.bias(mask, dt, self.heads // self.kv_heads * t)
     h = self.embed(ids, weights)
-    ks = kall.unbind(1)
-    vs = vall.unbind(1)
+    ks : List[Tensor] = []
+    vs : List[Tensor] = []
     for i in range(self.layers):
-      h = self.layer(h, i, weights, c, s, ks[i], vs[i], 0, bias)
-    return self.head(h, out_index, weights), kall, vall
+      h, k, v = self.layer(h, i, weights, c, s, None, None, bias)
+      ks.append(k)
+      vs.append(v)
+    return self.head(h, out_index, weights), torch.stack(ks, 1), torch.stack(vs, 1)
 
   # Cached forward of R rows at once. ids, pos, draft [R, T]: each row's drafts' query windows back
   # to back, draft = the draft a query belongs to (-1 = padding). kcache/vcache: per row its frozen
   # [layers, Hkv, F_r, hd]; key_keep [R, F] (F >= every F_r) says which frozen keys a row's queries
   # see. A query sees those and the fresh keys of its own draft (block-diagonal over drafts; with
-  # block > 0 only those of its own block and before). Returns the hidden states [R, T, d] and the
-  # buffers whose [F, F + T) hold the fresh keys/values of every layer, [R, layers, Hkv, F + T, hd].
+  # block > 0 only those of its own block and before). Returns the hidden states [R, T, d] and, when
+  # fresh_kv, every layer's fresh keys and values [R, Hkv, T, hd] (else empty lists).
   def cached_hidden(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
                     key_keep: Tensor, block: int, kcache: List[Tensor], vcache: List[Tensor], cos: Tensor,
-                    sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+                    sin: Tensor, weights: List[Tensor], fresh_kv: bool) -> Tuple[Tensor, List[Tensor], List[Tensor]]:
     r = ids.size(0)
     t = ids.size(1)
     f = key_keep.size(1)
@@ -217,50 +214,51 @@ class TransformerCore(Module):
     c = self.angles(cos, pos)
     s = self.angles(sin, pos)
     h = self.embed(ids, weights)
-    # frozen keys of every row, then room for the fresh ones: [R, layers, Hkv, F + T, hd]
+    # the frozen keys of every row: [R, layers, Hkv, F, hd]
     dt = weights[4].dtype
     equal = True
     for j in range(r):
       if kcache[j].size(2) != f:
         equal = False
     if equal:
-      # rows frozen at one length (the decoders pad fills to a multiple of 128): one copy of all rows;
-      # every element is written before it is read
-      kbuf = torch.empty([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
-      vbuf = torch.empty([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
-      kbuf.narrow(3, 0, f).copy_(torch.stack(kcache))
-      vbuf.narrow(3, 0, f).copy_(torch.stack(vcache))
+      # rows frozen at one length (the decoders pad fills to a multiple of 128): one copy of all rows
+      kst = torch.stack(kcache)
+      vst = torch.stack(vcache)
     else:
       # rows of several lengths: copied row by row, the gaps zero (masked, but never NaN)
-      kbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
-      vbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
+      kst = torch.zeros([r, self.layers, self.kv_heads, f, self.head_dim], dtype=dt, device=ids.device)
+      vst = torch.zeros([r, self.layers, self.kv_heads, f, self.head_dim], dtype=dt, device=ids.device)
       for j in range(r):
         fr = kcache[j].size(2)
-        kbuf[j].narrow(2, 0, fr).copy_(kcache[j])
-        vbuf[j].narrow(2, 0, fr).copy_(vcache[j])
+        kst[j].narrow(2, 0, fr).copy_(kcache[j])
+        vst[j].narrow(2, 0, fr).copy_(vcache[j])
     bias = self.bias(mask, dt, self.heads // self.kv_heads * t)
-    ks = kbuf.unbind(1)
-    vs = vbuf.unbind(1)
+    kf = kst.unbind(1)
+    vf = vst.unbind(1)
+    ks : List[Tensor] = []
+    vs : List[Tensor] = []
     for i in range(self.layers):
-      h = self.layer(h, i, weights, c, s, ks[i], vs[i], f, bias)
-    return h, kbuf, vbuf
+      h, k, v = self.layer(h, i, weights, c, s, kf[i], vf[i], bias)
+      if fresh_kv:
+        ks.append(k)
+        vs.append(v)
+    return h, ks, vs
 
   # the logits [R, W, V] of a cached forward (see cached_hidden)
   def cached(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor, key_keep: Tensor,
              block: int, kcache: List[Tensor], vcache: List[Tensor], out_index: Tensor, cos: Tensor, sin: Tensor,
              weights: List[Tensor]) -> Tensor:
-    h, kbuf, vbuf = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights)
+    h, ks, vs = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights, False)
     return self.head(h, out_index, weights)
 
   # cached() that also returns the fresh keys and values, [R, layers, Hkv, T, hd] each: what a
-  # block-causal row appends to its cache once the block they belong to is finished
+  # block-causal row appends to its cache once the block they belong to is finished, and what a
+  # row filling its cache in this call freezes
   def cached_kv(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
                 key_keep: Tensor, block: int, kcache: List[Tensor], vcache: List[Tensor], out_index: Tensor,
                 cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-    h, kbuf, vbuf = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights)
-    f = key_keep.size(1)
-    t = ids.size(1)
-    return self.head(h, out_index, weights), kbuf.narrow(3, f, t), vbuf.narrow(3, f, t)
+    h, ks, vs = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights, True)
+    return self.head(h, out_index, weights), torch.stack(ks, 1), torch.stack(vs, 1)
 
   # every position's logits with autograd (a trainer's forward: tensors only, keep always applied)
   def train_logits(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, cos: Tensor,
