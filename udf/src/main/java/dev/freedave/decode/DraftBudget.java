@@ -136,25 +136,27 @@ final class DraftBudget {
   }
 
   /**
-   * Forward time by work: the fastest time seen at each work (libtorch compiling for a new shape only
-   * ever makes a call slower), linear between the works seen. Work is the query positions a forward
-   * computed, scaled by the padding of its sequence count (a GPU forward of 65 sequences runs 96:
-   * BatchForward's shape buckets), so that a size that pads far costs what it computes; sizes are
-   * kept apart, not pooled by powers of two, because one bucket's worth of padding is what decides
-   * whether a draft pays where a forward is compute-bound. The first forward of each input shape is
-   * not counted at all: libtorch compiles its fused kernels for a shape on first sight (~20 ms on
-   * the H200 for a 3 ms forward of the demo model), and that one time, taken for the size's cost,
-   * kept the budget away from the sizes it had met only once. A work not seen in the last
-   * {@value #STALE} forwards is forgotten and starts afresh when seen again; an unknown work costs
-   * what its known neighbours do, and past the largest known one what that one does, so it gets
-   * tried and measured.
+   * Forward time by work, in bins a quarter of an octave wide (works within 19 % of each other pool):
+   * per bin the fastest time seen and the work it was seen at (libtorch compiling for a new shape
+   * only ever makes a call slower), linear between the bins' points. Work is the query positions a
+   * forward computed, scaled by the padding of its sequence count (a GPU forward of 65 sequences runs
+   * 96: BatchForward's shape buckets), so that a size that pads far costs what it computes. Bins of
+   * a whole octave let the fastest of 48 and 64 sequences stand for both, which at compute-bound
+   * sizes sent drafts that cost a third more than the budget expected (FreeDave 0.93-0.95x static,
+   * demo model, fp32, 32-64 rows on the H200); bins of a single work made the curve as noisy as
+   * single timings (the 2-core CPU). The first forward of each input shape is not counted at all:
+   * libtorch compiles its fused kernels for a shape on first sight (~20 ms on the H200 for a 3 ms
+   * forward of the demo model), and that one time, taken for the size's cost, kept the budget away
+   * from the sizes it had met only once. A bin not seen in the last {@value #STALE} forwards is
+   * forgotten and starts afresh when seen again; an unknown work costs what its known neighbours do,
+   * and past the largest known one what that one does, so it gets tried and measured.
    */
   static final class Costs {
     private static final long STALE = 256;
 
-    private record Seen(double nanos, long tick) {}
+    private record Seen(long work, double nanos, long tick) {}
 
-    private final TreeMap<Long, Seen> byWork = new TreeMap<>();
+    private final TreeMap<Integer, Seen> byBin = new TreeMap<>();
     private final Set<String> shapes = new HashSet<>();
     private long tick;
 
@@ -163,23 +165,31 @@ final class DraftBudget {
         return; // first sight: compiling, not computing
       }
       tick++;
-      Seen before = byWork.get(work);
-      byWork.put(work, new Seen(before == null || t < before.nanos() ? t : before.nanos(), tick));
-      byWork.values().removeIf(s -> tick - s.tick() >= STALE);
+      int bin = bin(work);
+      Seen before = byBin.get(bin);
+      byBin.put(bin, before == null || t < before.nanos() ? new Seen(work, t, tick)
+          : new Seen(before.work(), before.nanos(), tick));
+      byBin.values().removeIf(s -> tick - s.tick() >= STALE);
     }
 
-    /** Linear between the known works around {@code work}, flat before the first and past the last. */
+    /** Linear between the known bins' points around {@code work}, flat before the first and past the last. */
     synchronized double cost(long work) {
-      Map.Entry<Long, Seen> low = byWork.floorEntry(work);
-      Map.Entry<Long, Seen> high = byWork.ceilingEntry(work);
-      if (low == null || high == null) {
-        return low != null ? low.getValue().nanos() : high != null ? high.getValue().nanos() : 1;
+      Seen low = null;
+      for (Seen s : byBin.values()) {
+        if (s.work() >= work) {
+          if (low == null) {
+            return s.nanos();
+          }
+          double f = (double) (work - low.work()) / (s.work() - low.work());
+          return low.nanos() + f * (s.nanos() - low.nanos());
+        }
+        low = s;
       }
-      if (low.getKey().equals(high.getKey())) {
-        return low.getValue().nanos();
-      }
-      double f = (double) (work - low.getKey()) / (high.getKey() - low.getKey());
-      return low.getValue().nanos() + f * (high.getValue().nanos() - low.getValue().nanos());
+      return low == null ? 1 : low.nanos(); // nothing known: every size costs the same
+    }
+
+    private static int bin(long work) {
+      return (int) Math.floor(4 * Math.log(Math.max(1, work)) / Math.log(2));
     }
   }
 }
