@@ -79,10 +79,12 @@ class TransformerCore(Module):
     return out.expand([mask.size(0), self.kv_heads, q, s])
 
   # One block on h [B, T, d] -> (h, and this layer's fresh rotated keys and values [B, Hkv, T, hd]).
-  # With frozen keys/values kf, vf [B, Hkv, F, hd] attention runs over those and then the fresh ones
-  # (F + T keys); without, over the fresh ones alone.
+  # Without kl, vl attention runs over the fresh keys alone. With them and at >= 0, kl, vl
+  # [B, Hkv, S, hd] are buffers: the fresh keys/values are written into them at [at, at + T) and
+  # attention runs over all S (frozen + fresh). With them and at < 0 they are the frozen keys/values
+  # [B, Hkv, F, hd] and attention runs over those concatenated with the fresh ones.
   def layer(self: __torch__.freedave.TransformerCore, h: Tensor, i: int, weights: List[Tensor], cos: Tensor, sin: Tensor,
-            kf: Optional[Tensor], vf: Optional[Tensor], bias: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+            kl: Optional[Tensor], vl: Optional[Tensor], at: int, bias: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
     w = 3 + self.per_layer * i
     b = h.size(0)
     t = h.size(1)
@@ -103,8 +105,12 @@ class TransformerCore(Module):
     q = qk.narrow(1, 0, self.heads)
     k = qk.narrow(1, self.heads, self.kv_heads)
     v = qkv.narrow(1, self.heads + self.kv_heads, self.kv_heads)
-    if kf is not None and vf is not None:
-      o = self.attend(q, torch.cat([kf, k], 2), torch.cat([vf, v], 2), bias)
+    if kl is not None and vl is not None and at >= 0:
+      kl.narrow(2, at, t).copy_(k)
+      vl.narrow(2, at, t).copy_(v)
+      o = self.attend(q, kl, vl, bias)
+    elif kl is not None and vl is not None:
+      o = self.attend(q, torch.cat([kl, k], 2), torch.cat([vl, v], 2), bias)
     else:
       o = self.attend(q, k, v, bias)
     # the residual adds promote a float16 branch to a float32 stream (Dream) by themselves
@@ -145,7 +151,7 @@ class TransformerCore(Module):
     bias = self.bias(mask, weights[4].dtype, self.heads // self.kv_heads * ids.size(1))
     h = self.embed(ids, weights)
     for i in range(self.layers):
-      h, k, v = self.layer(h, i, weights, c, s, None, None, bias)
+      h, k, v = self.layer(h, i, weights, c, s, None, None, 0, bias)
     return h
 
   # [B, T(query), T(key)]: whether each key's block (pos // block) is at or before its query's
@@ -189,7 +195,7 @@ class TransformerCore(Module):
     ks : List[Tensor] = []
     vs : List[Tensor] = []
     for i in range(self.layers):
-      h, k, v = self.layer(h, i, weights, c, s, None, None, bias)
+      h, k, v = self.layer(h, i, weights, c, s, None, None, 0, bias)
       ks.append(k)
       vs.append(v)
     return self.head(h, out_index, weights), torch.stack(ks, 1), torch.stack(vs, 1)
@@ -198,11 +204,18 @@ class TransformerCore(Module):
   # to back, draft = the draft a query belongs to (-1 = padding). kcache/vcache: per row its frozen
   # [layers, Hkv, F_r, hd]; key_keep [R, F] (F >= every F_r) says which frozen keys a row's queries
   # see. A query sees those and the fresh keys of its own draft (block-diagonal over drafts; with
-  # block > 0 only those of its own block and before). Returns the hidden states [R, T, d] and, when
-  # fresh_kv, every layer's fresh keys and values [R, Hkv, T, hd] (else empty lists).
+  # block > 0 only those of its own block and before). Returns the hidden states [R, T, d] and every
+  # layer's fresh keys and values, [R, layers, Hkv, T, hd] each.
+  # Two layouts of the keys, by measurement (docs/results.md, "Fewer ops per forward"): one row
+  # attends over its cache concatenated with the fresh keys in every layer (its cache is read as it
+  # is, no copy before the layers, and 2 ops a layer); several rows copy their caches once into one
+  # buffer with room for the fresh keys, which every layer writes (4 ops a layer), because
+  # concatenating several rows' frozen keys in every layer cost more than the ops saved (LLaDA-8B
+  # shape, 8 rows x 1 draft: 15.4 ms with the buffer, 21.8 concatenating; 1 row x 1 draft: 12.0 with
+  # the buffer, 9.5 concatenating).
   def cached_hidden(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
                     key_keep: Tensor, block: int, kcache: List[Tensor], vcache: List[Tensor], cos: Tensor,
-                    sin: Tensor, weights: List[Tensor], fresh_kv: bool) -> Tuple[Tensor, List[Tensor], List[Tensor]]:
+                    sin: Tensor, weights: List[Tensor], fresh_kv: bool) -> Tuple[Tensor, Tensor, Tensor]:
     r = ids.size(0)
     t = ids.size(1)
     f = key_keep.size(1)
@@ -214,41 +227,52 @@ class TransformerCore(Module):
     c = self.angles(cos, pos)
     s = self.angles(sin, pos)
     h = self.embed(ids, weights)
-    # the frozen keys of every row: [R, layers, Hkv, F, hd]
     dt = weights[4].dtype
+    bias = self.bias(mask, dt, self.heads // self.kv_heads * t)
+    if r == 1 and kcache[0].size(2) == f:
+      kf = kcache[0].unsqueeze(0).unbind(1)
+      vf = vcache[0].unsqueeze(0).unbind(1)
+      ks : List[Tensor] = []
+      vs : List[Tensor] = []
+      for i in range(self.layers):
+        h, k, v = self.layer(h, i, weights, c, s, kf[i], vf[i], -1, bias)
+        if fresh_kv:
+          ks.append(k)
+          vs.append(v)
+      if not fresh_kv:
+        return h, h, h # no fresh keys asked for: h stands in
+      return h, torch.stack(ks, 1), torch.stack(vs, 1)
+    # frozen keys of every row, then room for the fresh ones: [R, layers, Hkv, F + T, hd]
     equal = True
     for j in range(r):
       if kcache[j].size(2) != f:
         equal = False
     if equal:
-      # rows frozen at one length (the decoders pad fills to a multiple of 128): one copy of all rows
-      kst = torch.stack(kcache)
-      vst = torch.stack(vcache)
+      # rows frozen at one length (the decoders pad fills to a multiple of 128): one copy of all rows;
+      # every element is written before it is read
+      kbuf = torch.empty([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
+      vbuf = torch.empty([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
+      kbuf.narrow(3, 0, f).copy_(torch.stack(kcache))
+      vbuf.narrow(3, 0, f).copy_(torch.stack(vcache))
     else:
       # rows of several lengths: copied row by row, the gaps zero (masked, but never NaN)
-      kst = torch.zeros([r, self.layers, self.kv_heads, f, self.head_dim], dtype=dt, device=ids.device)
-      vst = torch.zeros([r, self.layers, self.kv_heads, f, self.head_dim], dtype=dt, device=ids.device)
+      kbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
+      vbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
       for j in range(r):
         fr = kcache[j].size(2)
-        kst[j].narrow(2, 0, fr).copy_(kcache[j])
-        vst[j].narrow(2, 0, fr).copy_(vcache[j])
-    bias = self.bias(mask, dt, self.heads // self.kv_heads * t)
-    kf = kst.unbind(1)
-    vf = vst.unbind(1)
-    ks : List[Tensor] = []
-    vs : List[Tensor] = []
+        kbuf[j].narrow(2, 0, fr).copy_(kcache[j])
+        vbuf[j].narrow(2, 0, fr).copy_(vcache[j])
+    kl = kbuf.unbind(1)
+    vl = vbuf.unbind(1)
     for i in range(self.layers):
-      h, k, v = self.layer(h, i, weights, c, s, kf[i], vf[i], bias)
-      if fresh_kv:
-        ks.append(k)
-        vs.append(v)
-    return h, ks, vs
+      h, k, v = self.layer(h, i, weights, c, s, kl[i], vl[i], f, bias)
+    return h, kbuf.narrow(3, f, t), vbuf.narrow(3, f, t)
 
   # the logits [R, W, V] of a cached forward (see cached_hidden)
   def cached(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor, key_keep: Tensor,
              block: int, kcache: List[Tensor], vcache: List[Tensor], out_index: Tensor, cos: Tensor, sin: Tensor,
              weights: List[Tensor]) -> Tensor:
-    h, ks, vs = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights, False)
+    h, kf, vf = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights, False)
     return self.head(h, out_index, weights)
 
   # cached() that also returns the fresh keys and values, [R, layers, Hkv, T, hd] each: what a
@@ -257,8 +281,8 @@ class TransformerCore(Module):
   def cached_kv(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
                 key_keep: Tensor, block: int, kcache: List[Tensor], vcache: List[Tensor], out_index: Tensor,
                 cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-    h, ks, vs = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights, True)
-    return self.head(h, out_index, weights), torch.stack(ks, 1), torch.stack(vs, 1)
+    h, kf, vf = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights, True)
+    return self.head(h, out_index, weights), kf, vf
 
   # every position's logits with autograd (a trainer's forward: tensors only, keep always applied)
   def train_logits(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, cos: Tensor,
