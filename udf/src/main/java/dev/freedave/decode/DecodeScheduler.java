@@ -165,8 +165,12 @@ public final class DecodeScheduler {
         positions += rows.get(i).recordForward(batch.subList(at, at + wanted.get(i).size()));
         at += wanted.get(i).size();
       }
-      budget.forward(positions, batch.size(), forward.slots(), nanos, forward.shape());
+      boolean counted = budget.forward(positions, batch.size(), forward.slots(), nanos, forward.shape());
       limitDrafts(rows);
+      long stepsBefore = 0;
+      for (RowDecoder d : rows) {
+        stepsBefore += d.stats.steps();
+      }
       at = 0;
       for (int i = 0; i < rows.size(); i++) {
         RowDecoder d = rows.get(i);
@@ -185,6 +189,13 @@ public final class DecodeScheduler {
           d.fail("decoder failed: " + e);
         }
         at += p.size();
+      }
+      long steps = -stepsBefore;
+      for (RowDecoder d : rows) {
+        steps += d.stats.steps();
+      }
+      if (counted) {
+        budget.progress(steps, nanos, batch.size() > rows.size());
       }
       retire(rows);
     }

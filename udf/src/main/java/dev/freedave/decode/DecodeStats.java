@@ -39,6 +39,7 @@ public record DecodeStats(int nfe, int staticSteps, int tokensDecoded, int[] acc
     private long positions;
     private int verified;
     private int[] hist;
+    private long steps;
 
     Builder(int maxAdvance) {
       hist = new int[maxAdvance + 1];
@@ -55,10 +56,16 @@ public record DecodeStats(int nfe, int staticSteps, int tokensDecoded, int[] acc
     }
 
     void round(int advanced) {
+      steps += advanced;
       if (advanced >= hist.length) {
         hist = Arrays.copyOf(hist, advanced + 1);
       }
       hist[advanced]++;
+    }
+
+    /** Static steps advanced so far, in all rounds. */
+    long steps() {
+      return steps;
     }
 
     DecodeStats build(int staticSteps, int tokensDecoded) {

@@ -19,8 +19,10 @@ import java.util.function.IntUnaryOperator;
  * at each size ({@link Costs}, shared by every scheduler on the model in this JVM) and how often a
  * draft at each depth is accepted given the one before it was (per scheduler run). k = 1 costs what
  * a static step does and advances one step, so the choice never expects less than static decoding;
- * as rows finish (the tail of a partition) forwards get cheaper and k grows back. The tokens are the
- * same for every k: FreeDave verifies whatever it sends. {@link Policy#OFF} always sends K.
+ * as rows finish (the tail of a partition) forwards get cheaper and k grows back. A guard checks the
+ * choice against what forwards achieve: where drafted forwards advance slower than single steps, no
+ * drafts go for a while. The tokens are the same for every k: FreeDave verifies whatever it sends.
+ * {@link Policy#OFF} always sends K.
  */
 final class DraftBudget {
   /** Whether the draft count adapts. */
@@ -55,6 +57,17 @@ final class DraftBudget {
   // acceptance: among rounds that sent a draft at depth j and accepted depth j - 1, how many accepted j
   private final long[] offered = new long[DEPTHS];
   private final long[] accepted = new long[DEPTHS];
+  /**
+   * The guard: steps advanced per second, measured, by the forwards that carried drafts since drafts
+   * were last allowed, and (decayed) by those that did not. The choice above rests on estimates;
+   * where they err the guard sees it: drafted forwards that advance slower than single steps stop
+   * drafts for {@value #VETO} forwards, after which drafts are tried and measured again.
+   */
+  static final int VETO = 64;
+  private static final int GUARD_MIN = 4;
+  private final Progress drafted = new Progress(1);
+  private final Progress single = new Progress(0.95);
+  private int vetoLeft;
 
   /** Forwards run exactly the sequences they are given. */
   DraftBudget(Policy policy, Costs costs) {
@@ -85,9 +98,23 @@ final class DraftBudget {
   /**
    * A step's forwards of input shape {@code shape} took {@code nanos} for {@code positions} query
    * positions of {@code sequences} sequences, run as {@code slots} (padding included).
+   *
+   * @return whether it counted: not at a shape's first sight (a compile); only then does its
+   *     {@link #progress} count either
    */
-  void forward(long positions, int sequences, int slots, long nanos, String shape) {
-    costs.observe(work(positions, sequences, slots), nanos, shape);
+  boolean forward(long positions, int sequences, int slots, long nanos, String shape) {
+    return costs.observe(work(positions, sequences, slots), nanos, shape);
+  }
+
+  /**
+   * What a counted forward of {@code nanos} achieved: its rows advanced {@code steps} static steps in
+   * all; {@code withDrafts}: some row sent more than one sequence.
+   */
+  void progress(long steps, long nanos, boolean withDrafts) {
+    (withDrafts ? drafted : single).add(steps, nanos);
+    if (vetoLeft > 0 && --vetoLeft == 0) {
+      drafted.clear(); // drafts may go again: what they achieve now decides
+    }
   }
 
   private static long work(long positions, int sequences, int slots) {
@@ -108,6 +135,9 @@ final class DraftBudget {
   int drafts(int maxDrafts, int draftRows, long perDraft, long fixedPositions, int fixedSteps, int maxSequences) {
     if (policy == Policy.OFF || draftRows == 0 || maxDrafts <= 1) {
       return maxDrafts;
+    }
+    if (vetoLeft > 0) {
+      return 1;
     }
     int best = 1;
     double bestRate = -1;
@@ -132,7 +162,49 @@ final class DraftBudget {
         best = k;
       }
     }
-    return bestRate >= staticRate * (1 + MARGIN) ? best : 1;
+    if (bestRate < staticRate * (1 + MARGIN)) {
+      return 1;
+    }
+    // single steps measured, or else as estimated (the fastest time at their size: a high bar)
+    double singleRate = single.count() >= GUARD_MIN ? single.rate() : staticRate;
+    if (drafted.count() >= GUARD_MIN && drafted.rate() < singleRate) {
+      vetoLeft = VETO;
+      return 1;
+    }
+    return best;
+  }
+
+  /** Steps and nanoseconds summed over forwards, older ones weighted down by {@code decay} per forward. */
+  private static final class Progress {
+    private final double decay;
+    private double steps;
+    private double nanos;
+    private int count;
+
+    Progress(double decay) {
+      this.decay = decay;
+    }
+
+    void add(long s, long n) {
+      steps = steps * decay + s;
+      nanos = nanos * decay + n;
+      count++;
+    }
+
+    int count() {
+      return count;
+    }
+
+    /** Steps per nanosecond. */
+    double rate() {
+      return nanos == 0 ? 0 : steps / nanos;
+    }
+
+    void clear() {
+      steps = 0;
+      nanos = 0;
+      count = 0;
+    }
   }
 
   /**
@@ -160,9 +232,10 @@ final class DraftBudget {
     private final Set<String> shapes = new HashSet<>();
     private long tick;
 
-    synchronized void observe(long work, long t, String shape) {
+    /** @return whether the forward counted: false at a shape's first sight */
+    synchronized boolean observe(long work, long t, String shape) {
       if (shapes.add(shape)) {
-        return; // first sight: compiling, not computing
+        return false; // first sight: compiling, not computing
       }
       tick++;
       int bin = bin(work);
@@ -170,6 +243,7 @@ final class DraftBudget {
       byBin.put(bin, before == null || t < before.nanos() ? new Seen(work, t, tick)
           : new Seen(before.work(), before.nanos(), tick));
       byBin.values().removeIf(s -> tick - s.tick() >= STALE);
+      return true;
     }
 
     /** Linear between the known bins' points around {@code work}, flat before the first and past the last. */

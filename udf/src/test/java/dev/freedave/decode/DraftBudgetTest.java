@@ -104,6 +104,43 @@ class DraftBudgetTest {
   }
 
   @Test
+  void draftsThatAdvanceSlowerThanEstimatedSingleStepsStopForAWhile() {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    measure(b, p -> 10_000_000); // flat: by the estimate every draft is free
+    rounds(b, 100, 8, 7);
+    assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(8);
+    for (int i = 0; i < 4; i++) {
+      b.progress(12, 40_000_000, true); // what drafted forwards did: 12 steps in 40 ms, below 8 rows x 1 step in 10
+    }
+    assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(1);
+    for (int i = 0; i < DraftBudget.VETO - 1; i++) {
+      b.progress(8, 10_000_000, false);
+      assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).as("forward %d of the veto", i).isEqualTo(1);
+    }
+    b.progress(8, 10_000_000, false);
+    assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).as("tried again").isEqualTo(8);
+  }
+
+  @Test
+  void theGuardComparesWithSingleStepsAsMeasured() {
+    DraftBudget fast = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    DraftBudget slow = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    for (DraftBudget b : java.util.List.of(fast, slow)) {
+      measure(b, p -> 10_000_000);
+      rounds(b, 100, 8, 7);
+      for (int i = 0; i < 4; i++) {
+        b.progress(8, 10_000_000, true); // drafted: 8 steps in 10 ms, what the estimate says one step does
+      }
+    }
+    for (int i = 0; i < 4; i++) {
+      fast.progress(8, 20_000_000, false); // single steps measured slower than estimated: drafts win
+      slow.progress(8, 5_000_000, false); // faster: drafts lose
+    }
+    assertThat(fast.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(8);
+    assertThat(slow.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(1);
+  }
+
+  @Test
   void paddingCountsAsWork() {
     // flat up to 256 positions, then proportional: 8 drafts of 32 positions are free as they stand
     DraftBudget exact = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
