@@ -84,7 +84,7 @@ public final class DecodeScheduler {
     private final List<RowDecoder> active = new ArrayList<>();
     private final Deque<Keyed> ready = new ArrayDeque<>();
     private final DraftBudget budget = new DraftBudget(draftBudget, DraftBudget.costsOf(model),
-        BatchForward.padding(model));
+        DraftBudget.acceptanceOf(model), BatchForward.padding(model));
     private int rotation;
 
     Run(Iterator<DecodeRequest> input) {

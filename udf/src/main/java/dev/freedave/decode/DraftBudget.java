@@ -54,29 +54,33 @@ final class DraftBudget {
   private final Costs costs;
   /** The sequences a forward of n sequences runs (BatchForward's shape buckets on a GPU). */
   private final IntUnaryOperator padding;
-  // acceptance: among rounds that sent a draft at depth j and accepted depth j - 1, how many accepted j
-  private final long[] offered = new long[DEPTHS];
-  private final long[] accepted = new long[DEPTHS];
+  private final Acceptance acceptance;
   /**
    * The guard: steps advanced per second, measured, by the forwards that carried drafts since drafts
    * were last allowed, and (decayed) by those that did not. The choice above rests on estimates;
    * where they err the guard sees it: drafted forwards that advance slower than single steps stop
-   * drafts for {@value #VETO} forwards, after which drafts are tried and measured again.
+   * drafts for {@value #VETO} forwards, after which drafts are tried and measured again; each veto
+   * that follows a failed trial lasts twice as long as the one before (up to {@value #VETO_MAX}), so
+   * that where drafts never pay (a compute-bound forward) the trials' cost fades.
    */
   static final int VETO = 64;
+  static final int VETO_MAX = 1024;
   private static final int GUARD_MIN = 4;
   private final Progress drafted = new Progress(1);
   private final Progress single = new Progress(0.95);
   private int vetoLeft;
+  private int vetoLength = VETO;
+  private static final Map<DiffusionLM, Acceptance> ACCEPTANCE = Collections.synchronizedMap(new WeakHashMap<>());
 
-  /** Forwards run exactly the sequences they are given. */
+  /** Forwards run exactly the sequences they are given; acceptance starts unknown. */
   DraftBudget(Policy policy, Costs costs) {
-    this(policy, costs, n -> n);
+    this(policy, costs, new Acceptance(), n -> n);
   }
 
-  DraftBudget(Policy policy, Costs costs, IntUnaryOperator padding) {
+  DraftBudget(Policy policy, Costs costs, Acceptance acceptance, IntUnaryOperator padding) {
     this.policy = policy;
     this.costs = costs;
+    this.acceptance = acceptance;
     this.padding = padding;
   }
 
@@ -85,13 +89,46 @@ final class DraftBudget {
     return COSTS.computeIfAbsent(model, m -> new Costs());
   }
 
+  /**
+   * The acceptance counts of {@code model}, shared by its schedulers as the cost table is: a run that
+   * starts without them assumes every draft accepted until its first rounds come back, and its first
+   * forwards then carry every draft (at 64 rows in flight on a compute-bound forward, a forward of 8x
+   * the work; FreeDave 0.93-0.96x static in one wave of rows).
+   */
+  static Acceptance acceptanceOf(DiffusionLM model) {
+    return ACCEPTANCE.computeIfAbsent(model, m -> new Acceptance());
+  }
+
   /** A verification round's outcome: {@code sent} drafts verified, the chain reached draft index {@code reached}. */
   void round(int sent, int reached) {
-    for (int j = 1; j < Math.min(sent, DEPTHS); j++) {
-      if (reached >= j - 1) {
-        offered[j]++;
-        accepted[j] += reached >= j ? 1 : 0;
+    acceptance.round(sent, reached);
+  }
+
+  /**
+   * Among rounds that sent a draft at depth j and accepted depth j - 1, how many accepted j; counts
+   * past {@value #HALVE_AT} are halved, so that old rounds weigh less than new ones.
+   */
+  static final class Acceptance {
+    private static final long HALVE_AT = 1 << 16;
+    private final long[] offered = new long[DEPTHS];
+    private final long[] accepted = new long[DEPTHS];
+
+    synchronized void round(int sent, int reached) {
+      for (int j = 1; j < Math.min(sent, DEPTHS); j++) {
+        if (reached >= j - 1) {
+          offered[j]++;
+          accepted[j] += reached >= j ? 1 : 0;
+          if (offered[j] > HALVE_AT) {
+            offered[j] /= 2;
+            accepted[j] /= 2;
+          }
+        }
       }
+    }
+
+    /** The chance that depth j is accepted given j - 1 was, with one optimistic pseudo-observation. */
+    synchronized double given(int j) {
+      return (accepted[j] + 1.0) / (offered[j] + 1.0);
     }
   }
 
@@ -114,6 +151,8 @@ final class DraftBudget {
     (withDrafts ? drafted : single).add(steps, nanos);
     if (vetoLeft > 0 && --vetoLeft == 0) {
       drafted.clear(); // drafts may go again: what they achieve now decides
+    } else if (vetoLeft == 0 && drafted.count() >= GUARD_MIN && drafted.rate() >= single.rate()) {
+      vetoLength = VETO; // a trial that passed
     }
   }
 
@@ -147,7 +186,7 @@ final class DraftBudget {
     for (int k = 1; k <= maxDrafts; k++) {
       if (k > 1) {
         int j = Math.min(k - 1, DEPTHS - 1);
-        reach *= (accepted[j] + 1.0) / (offered[j] + 1.0); // one optimistic pseudo-observation per depth
+        reach *= acceptance.given(j);
       }
       advance += reach;
       int fit = Math.max(1, Math.min(draftRows, (maxSequences - fixedSteps) / k));
@@ -168,7 +207,8 @@ final class DraftBudget {
     // single steps measured, or else as estimated (the fastest time at their size: a high bar)
     double singleRate = single.count() >= GUARD_MIN ? single.rate() : staticRate;
     if (drafted.count() >= GUARD_MIN && drafted.rate() < singleRate) {
-      vetoLeft = VETO;
+      vetoLeft = vetoLength;
+      vetoLength = Math.min(VETO_MAX, 2 * vetoLength);
       return 1;
     }
     return best;

@@ -119,6 +119,28 @@ class DraftBudgetTest {
     }
     b.progress(8, 10_000_000, false);
     assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).as("tried again").isEqualTo(8);
+    for (int i = 0; i < 4; i++) {
+      b.progress(12, 40_000_000, true); // and failed again: the next veto lasts twice as long
+    }
+    int vetoed = 0;
+    while (b.drafts(8, 8, 32, 0, 0, 1 << 20) == 1 && vetoed < 10 * DraftBudget.VETO) {
+      b.progress(8, 10_000_000, false);
+      vetoed++;
+    }
+    assertThat(vetoed).isEqualTo(2 * DraftBudget.VETO);
+  }
+
+  @Test
+  void aRunStartsWithTheAcceptanceEarlierRunsMeasured() {
+    DraftBudget.Acceptance shared = new DraftBudget.Acceptance();
+    rounds(new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs(), shared, n -> n), 200, 8, 0);
+    DraftBudget next = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs(), shared, n -> n);
+    DraftBudget fresh = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    for (DraftBudget b : java.util.List.of(next, fresh)) {
+      measure(b, p -> 1000 * (p + 32)); // half of one draft's cost is fixed
+    }
+    assertThat(fresh.drafts(8, 1, 32, 0, 0, 1 << 20)).as("nothing known: every draft accepted").isEqualTo(8);
+    assertThat(next.drafts(8, 1, 32, 0, 0, 1 << 20)).as("no draft past the first was ever accepted").isEqualTo(1);
   }
 
   @Test
@@ -148,7 +170,8 @@ class DraftBudgetTest {
     rounds(exact, 200, 8, 7);
     assertThat(exact.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(8);
     // the same costs where a forward of more than one sequence runs 64 copies of each: past the flat part
-    DraftBudget padded = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs(), n -> n == 1 ? 1 : 64 * n);
+    DraftBudget padded = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs(),
+        new DraftBudget.Acceptance(), n -> n == 1 ? 1 : 64 * n);
     measure(padded, p -> 1_000_000 * Math.max(256, p));
     rounds(padded, 200, 8, 7);
     assertThat(padded.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(1);
