@@ -57,7 +57,8 @@ final class DraftBudget {
   private final Acceptance acceptance;
   /**
    * The guard: steps advanced per second, measured, by the forwards that carried drafts since drafts
-   * were last allowed, and (decayed) by those that did not. The choice above rests on estimates;
+   * were last allowed, and (decayed) by those that did not, the latter never taken below the
+   * estimate for a single step. The choice above rests on estimates;
    * where they err the guard sees it: drafted forwards that advance slower than single steps stop
    * drafts for {@value #VETO} forwards, after which drafts are tried and measured again; each veto
    * that follows a failed trial lasts twice as long as the one before (up to {@value #VETO_MAX}), so
@@ -204,8 +205,12 @@ final class DraftBudget {
     if (bestRate < staticRate * (1 + MARGIN)) {
       return 1;
     }
-    // single steps measured, or else as estimated (the fastest time at their size: a high bar)
-    double singleRate = single.count() >= GUARD_MIN ? single.rate() : staticRate;
+    // the better of single steps as measured and as estimated (the fastest time at their size). Not
+    // the measured alone: a FreeDave row's forward on its own state (after each block's fill) advances
+    // nothing until the next round, so in a run whose single-sequence forwards are mostly those, the
+    // measured rate is near 0 and no drafts would ever look worse (dual cache, 8 rows, this project's
+    // CPU: FreeDave 0.86x static with the guard reading the measured rate only)
+    double singleRate = single.count() >= GUARD_MIN ? Math.max(single.rate(), staticRate) : staticRate;
     if (drafted.count() >= GUARD_MIN && drafted.rate() < singleRate) {
       vetoLeft = vetoLength;
       vetoLength = Math.min(VETO_MAX, 2 * vetoLength);

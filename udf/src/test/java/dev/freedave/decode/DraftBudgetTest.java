@@ -144,22 +144,24 @@ class DraftBudgetTest {
   }
 
   @Test
-  void theGuardComparesWithSingleStepsAsMeasured() {
-    DraftBudget fast = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
-    DraftBudget slow = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
-    for (DraftBudget b : java.util.List.of(fast, slow)) {
-      measure(b, p -> 10_000_000);
-      rounds(b, 100, 8, 7);
-      for (int i = 0; i < 4; i++) {
-        b.progress(8, 10_000_000, true); // drafted: 8 steps in 10 ms, what the estimate says one step does
-      }
-    }
+  void theGuardsBarIsTheBetterOfSingleStepsMeasuredAndEstimated() {
+    // the estimate for a single step: 8 rows x 1 step in 10 ms = 0.8 steps per ms
+    assertThat(guarded(1.6, 1.2)).as("single steps measured faster than the drafts").isEqualTo(1);
+    assertThat(guarded(0.4, 0.6)).as("single steps measured slow (forwards on a row's own state advance "
+        + "nothing), but the drafts are below the estimate").isEqualTo(1);
+    assertThat(guarded(0.4, 1.0)).as("the drafts beat both").isEqualTo(8);
+  }
+
+  /** The draft count after 4 single and 4 drafted forwards of 10 ms advancing at these rates (steps per ms). */
+  private static int guarded(double singlePerMs, double draftedPerMs) {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    measure(b, p -> 10_000_000);
+    rounds(b, 100, 8, 7);
     for (int i = 0; i < 4; i++) {
-      fast.progress(8, 20_000_000, false); // single steps measured slower than estimated: drafts win
-      slow.progress(8, 5_000_000, false); // faster: drafts lose
+      b.progress(Math.round(10 * singlePerMs), 10_000_000, false);
+      b.progress(Math.round(10 * draftedPerMs), 10_000_000, true);
     }
-    assertThat(fast.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(8);
-    assertThat(slow.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(1);
+    return b.drafts(8, 8, 32, 0, 0, 1 << 20);
   }
 
   @Test
