@@ -16,8 +16,8 @@ import java.util.function.IntUnaryOperator;
  * 8B model; far more for a small one), while its gain is the static steps the accepted chains
  * advance. {@link Policy#AUTO} picks the count k (1 .. each row's K) that maximises the expected
  * steps advanced per unit of forward time, from two things measured while decoding: the forward time
- * at each size ({@link Costs}, shared by every scheduler on the model in this JVM) and how often a
- * draft at each depth is accepted given the one before it was (per scheduler run). k = 1 costs what
+ * at each size ({@link Costs}) and how often a draft at each depth is accepted given the one before
+ * it was ({@link Acceptance}), both shared by every scheduler on the model in this JVM. k = 1 costs what
  * a static step does and advances one step, so the choice never expects less than static decoding;
  * as rows finish (the tail of a partition) forwards get cheaper and k grows back. A guard checks the
  * choice against what forwards achieve: where drafted forwards advance slower than single steps, no
@@ -49,6 +49,7 @@ final class DraftBudget {
    */
   static final double MARGIN = 0.10;
   private static final Map<DiffusionLM, Costs> COSTS = Collections.synchronizedMap(new WeakHashMap<>());
+  private static final Map<DiffusionLM, Acceptance> ACCEPTANCE = Collections.synchronizedMap(new WeakHashMap<>());
 
   private final Policy policy;
   private final Costs costs;
@@ -56,13 +57,13 @@ final class DraftBudget {
   private final IntUnaryOperator padding;
   private final Acceptance acceptance;
   /**
-   * The guard: steps advanced per second, measured, by the forwards that carried drafts since drafts
-   * were last allowed, and (decayed) by those that did not, the latter never taken below the
-   * estimate for a single step. The choice above rests on estimates;
-   * where they err the guard sees it: drafted forwards that advance slower than single steps stop
-   * drafts for {@value #VETO} forwards, after which drafts are tried and measured again; each veto
-   * that follows a failed trial lasts twice as long as the one before (up to {@value #VETO_MAX}), so
-   * that where drafts never pay (a compute-bound forward) the trials' cost fades.
+   * The guard: static steps advanced per second, measured, by the forwards that carried drafts since
+   * drafts were last allowed, and (decayed) by those that did not. The choice rests on estimates;
+   * where they err the guard sees it: drafted forwards that advance slower than single steps (as
+   * measured, never taken below what the typical time at their size gives) stop drafts for {@value #VETO} forwards, after which
+   * drafts are tried and measured again; each veto that follows a failed trial lasts twice as long as
+   * the one before (up to {@value #VETO_MAX}), so that where drafts never pay (a compute-bound
+   * forward) the trials' cost fades.
    */
   static final int VETO = 64;
   static final int VETO_MAX = 1024;
@@ -71,7 +72,6 @@ final class DraftBudget {
   private final Progress single = new Progress(0.95);
   private int vetoLeft;
   private int vetoLength = VETO;
-  private static final Map<DiffusionLM, Acceptance> ACCEPTANCE = Collections.synchronizedMap(new WeakHashMap<>());
 
   /** Forwards run exactly the sequences they are given; acceptance starts unknown. */
   DraftBudget(Policy policy, Costs costs) {
@@ -152,8 +152,6 @@ final class DraftBudget {
     (withDrafts ? drafted : single).add(steps, nanos);
     if (vetoLeft > 0 && --vetoLeft == 0) {
       drafted.clear(); // drafts may go again: what they achieve now decides
-    } else if (vetoLeft == 0 && drafted.count() >= GUARD_MIN && drafted.rate() >= single.rate()) {
-      vetoLength = VETO; // a trial that passed
     }
   }
 
@@ -205,16 +203,27 @@ final class DraftBudget {
     if (bestRate < staticRate * (1 + MARGIN)) {
       return 1;
     }
-    // the better of single steps as measured and as estimated (the fastest time at their size). Not
+    // the better of single steps as measured and as expected from the typical time at their size. Not
     // the measured alone: a FreeDave row's forward on its own state (after each block's fill) advances
     // nothing until the next round, so in a run whose single-sequence forwards are mostly those, the
     // measured rate is near 0 and no drafts would ever look worse (dual cache, 8 rows, this project's
-    // CPU: FreeDave 0.86x static with the guard reading the measured rate only)
-    double singleRate = single.count() >= GUARD_MIN ? Math.max(single.rate(), staticRate) : staticRate;
-    if (drafted.count() >= GUARD_MIN && drafted.rate() < singleRate) {
-      vetoLeft = vetoLength;
-      vetoLength = Math.min(VETO_MAX, 2 * vetoLength);
-      return 1;
+    // CPU: FreeDave 0.86x static). Not the fastest time, which the choice above uses: drafted forwards
+    // are measured as they come, and against the fastest single step they looked worse where they
+    // paid (dual cache, 1 row, the CPU: 1.12x static where they had given 1.33x)
+    int fit = Math.max(1, Math.min(draftRows, maxSequences - fixedSteps)); // the rows one draft each fits
+    int sequences = fixedSteps + fit;
+    double singleRate = sequences / costs.typical(work(fixedPositions + fit * perDraft, sequences,
+        padding.applyAsInt(sequences)));
+    if (single.count() >= GUARD_MIN) {
+      singleRate = Math.max(single.rate(), singleRate);
+    }
+    if (drafted.count() >= GUARD_MIN) {
+      if (drafted.rate() < singleRate) {
+        vetoLeft = vetoLength;
+        vetoLength = Math.min(VETO_MAX, 2 * vetoLength);
+        return 1;
+      }
+      vetoLength = VETO; // drafts pass: a later failure starts the vetoes afresh
     }
     return best;
   }
@@ -271,7 +280,11 @@ final class DraftBudget {
   static final class Costs {
     private static final long STALE = 256;
 
-    private record Seen(long work, double nanos, long tick) {}
+    /** A bin's point: the fastest time and its work, a moving average of its times, when last seen. */
+    private record Seen(long work, double nanos, double typical, long tick) {}
+
+    /** The weight of the newest time in a bin's moving average. */
+    private static final double RECENT = 0.25;
 
     private final TreeMap<Integer, Seen> byBin = new TreeMap<>();
     private final Set<String> shapes = new HashSet<>();
@@ -285,26 +298,40 @@ final class DraftBudget {
       tick++;
       int bin = bin(work);
       Seen before = byBin.get(bin);
-      byBin.put(bin, before == null || t < before.nanos() ? new Seen(work, t, tick)
-          : new Seen(before.work(), before.nanos(), tick));
+      if (before == null) {
+        byBin.put(bin, new Seen(work, t, t, tick));
+      } else {
+        double typical = before.typical() + RECENT * (t - before.typical());
+        byBin.put(bin, t < before.nanos() ? new Seen(work, t, typical, tick)
+            : new Seen(before.work(), before.nanos(), typical, tick));
+      }
       byBin.values().removeIf(s -> tick - s.tick() >= STALE);
       return true;
     }
 
-    /** Linear between the known bins' points around {@code work}, flat before the first and past the last. */
+    /** The fastest time: linear between the known bins' points around {@code work}, flat before the first and past the last. */
     synchronized double cost(long work) {
+      return between(work, Seen::nanos);
+    }
+
+    /** The same for the bins' moving averages: what a forward of {@code work} typically takes. */
+    synchronized double typical(long work) {
+      return between(work, Seen::typical);
+    }
+
+    private double between(long work, java.util.function.ToDoubleFunction<Seen> time) {
       Seen low = null;
       for (Seen s : byBin.values()) {
         if (s.work() >= work) {
           if (low == null) {
-            return s.nanos();
+            return time.applyAsDouble(s);
           }
           double f = (double) (work - low.work()) / (s.work() - low.work());
-          return low.nanos() + f * (s.nanos() - low.nanos());
+          return time.applyAsDouble(low) + f * (time.applyAsDouble(s) - time.applyAsDouble(low));
         }
         low = s;
       }
-      return low == null ? 1 : low.nanos(); // nothing known: every size costs the same
+      return low == null ? 1 : time.applyAsDouble(low); // nothing known: every size costs the same
     }
 
     private static int bin(long work) {

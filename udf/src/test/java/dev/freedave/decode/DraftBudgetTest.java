@@ -152,6 +152,18 @@ class DraftBudgetTest {
     assertThat(guarded(0.4, 1.0)).as("the drafts beat both").isEqualTo(8);
   }
 
+  @Test
+  void theGuardsEstimateIsTheTypicalTimeNotTheFastest() {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    measure(b, p -> 10_000_000);
+    forward(b, 256, 2_000_000); // one lucky single-step forward (8 rows x 32): the fastest, far from typical
+    rounds(b, 100, 8, 7);
+    for (int i = 0; i < 4; i++) {
+      b.progress(20, 10_000_000, true); // drafts: 2 steps per ms, above 8 steps in a typical 6.5 ms
+    }
+    assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(8);
+  }
+
   /** The draft count after 4 single and 4 drafted forwards of 10 ms advancing at these rates (steps per ms). */
   private static int guarded(double singlePerMs, double draftedPerMs) {
     DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
