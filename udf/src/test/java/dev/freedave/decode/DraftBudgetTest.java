@@ -144,6 +144,26 @@ class DraftBudgetTest {
   }
 
   @Test
+  void pastTheLargestKnownSizeCostsRiseAsTheLastTwoPointsDo() {
+    DraftBudget.Costs rising = new DraftBudget.Costs();
+    DraftBudget.Costs level = new DraftBudget.Costs();
+    DraftBudget r = new DraftBudget(DraftBudget.Policy.AUTO, rising);
+    DraftBudget l = new DraftBudget(DraftBudget.Policy.AUTO, level);
+    forward(r, 128, 1_000_000);
+    forward(r, 256, 2_000_000); // proportional so far
+    forward(l, 128, 2_000_000);
+    forward(l, 256, 2_000_000); // flat so far
+    assertThat(rising.cost(1024)).isEqualTo(8_000_000);
+    assertThat(level.cost(1024)).isEqualTo(2_000_000);
+    for (DraftBudget b : java.util.List.of(r, l)) {
+      rounds(b, 200, 8, 7); // every draft accepted
+    }
+    // 8 rows of 32 positions: one draft each is the largest size known; 8 drafts are 8x it
+    assertThat(r.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(1);
+    assertThat(l.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(8);
+  }
+
+  @Test
   void theGuardsBarIsTheBetterOfSingleStepsMeasuredAndEstimated() {
     // the estimate for a single step: 8 rows x 1 step in 10 ms = 0.8 steps per ms
     assertThat(guarded(1.6, 1.2)).as("single steps measured faster than the drafts").isEqualTo(1);
