@@ -140,53 +140,15 @@ final class BenchCommand implements Callable<Integer> {
           "cache", "rows", "decoder", "K", "exact", "accuracy", "mean_nfe", "nfe_ratio", "tpf", "pos/token", "drafts",
           "wall_s", "tokens/s", "wall_ratio", "range", "cold_ratio", "new_shapes", "fwd_share", "static=nocache");
       for (String c : caches) {
-        CacheMode cache = CacheMode.parse(c);
         for (int rows : rowsInFlight) {
-          List<DecodeConfig> configs = configs(cache);
-          // warm-up: each decoder once over the same prompts, untimed. libtorch compiles its fused
-          // kernels for every input shape on first sight (15-20 ms each on the H200, docs/results.md
-          // "Shape buckets"); a partition of thousands of rows pays that once per shape, a bench of
-          // 64 rows would pay it in its timed run. The warm-up's wall is reported as the cold ratio.
-          double[] cold = new double[configs.size()];
-          for (int i = 0; i < configs.size(); i++) {
-            long t0 = System.nanoTime();
-            decode(loaded.model(), ids, configs.get(i), rows, null);
-            cold[i] = (System.nanoTime() - t0) / 1e9;
-          }
-          List<List<Timed>> timed = new ArrayList<>();
-          configs.forEach(cfg -> timed.add(new ArrayList<>()));
-          for (int trial = 0; trial < trials; trial++) { // decoders alternate, so that drift hits all alike
-            for (int i = 0; i < configs.size(); i++) {
-              timed.get(i).add(timedDecode(loaded.model(), ids, configs.get(i), rows, null));
-            }
-          }
-          for (DecodeConfig cfg : trace == null ? List.<DecodeConfig>of() : configs) { // a pass of its own: the profiler slows what it records
-            timedDecode(loaded.model(), ids, cfg, rows, trace.resolve(c + "-" + rows + "-" + cfg.method().label
-                + (cfg.method().drafts() ? "-k" + cfg.draftSteps() : "") + ".json"));
-          }
-          List<DecodeResult> stat = null;
-          List<DecodeResult> thr = null;
-          List<Run> cell = new ArrayList<>();
-          for (int i = 0; i < configs.size(); i++) {
-            DecodeConfig cfg = configs.get(i);
-            Timed median = median(timed.get(i));
-            switch (cfg.method()) {
-              case STATIC -> stat = median.out();
-              case THRESHOLD -> thr = median.out();
-              default -> { }
-            }
-            // FreeDave must equal static, FreeDave++ threshold decoding, under the same cache, in every trial
-            List<DecodeResult> ref = cfg.method() == DecodeConfig.Method.FREEDAVE_PP ? thr : stat;
-            double exact = timed.get(i).stream().mapToDouble(t -> exact(t.out(), ref)).min().orElseThrow();
-            cell.add(summarise(c, rows, cfg, median, exact, answers, loaded, cold[i]));
-          }
-          if (cache == CacheMode.NONE) {
-            cacheFreeStatic.put(rows, stat);
+          Cell cell = cell(loaded, ids, answers, c, rows);
+          Run base = cell.runs().get(0);
+          if (CacheMode.parse(c) == CacheMode.NONE) {
+            cacheFreeStatic.put(rows, cell.staticOut());
           }
           List<DecodeResult> free = cacheFreeStatic.get(rows);
-          Double staticMatch = free == null ? null : exact(stat, free);
-          Run base = cell.get(0);
-          for (Run r : cell) {
+          Double staticMatch = free == null ? null : exact(cell.staticOut(), free);
+          for (Run r : cell.runs()) {
             System.out.printf(Locale.ROOT, "%-6s %5d %-11s %3s %6.3f %8s %9.2f %9.2f %6.2f %10.1f %7.2f %8.3f %9.1f %10.2f %7s %10.2f %10d %9.2f %14s%n",
                 r.cache(), rows, r.decoder(), r.k() == 0 ? "-" : Integer.toString(r.k()), r.exactMatch(),
                 r.accuracy() == null ? "-" : String.format(Locale.ROOT, "%.3f", r.accuracy()), (double) r.nfe() / r.rows(),
@@ -195,7 +157,7 @@ final class BenchCommand implements Callable<Integer> {
                 spread(r, base), base.coldWallS() / r.coldWallS(), r.newShapes(), r.forwardS() / r.wallS(),
                 staticMatch == null ? "-" : String.format(Locale.ROOT, "%.3f", staticMatch));
           }
-          runs.addAll(cell);
+          runs.addAll(cell.runs());
         }
       }
       System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(json(runs, dir,
@@ -203,6 +165,56 @@ final class BenchCommand implements Callable<Integer> {
     }
     return 0;
   }
+
+  /**
+   * One (cache, rows in flight) cell: every decoder's warm-up pass, then the timed passes in turns
+   * (and the traced ones).
+   */
+  private Cell cell(LoadedModel loaded, List<int[]> ids, List<String> answers, String c, int rows)
+      throws IOException {
+    List<DecodeConfig> configs = configs(CacheMode.parse(c));
+    // warm-up: each decoder once over the same prompts, untimed. libtorch compiles its fused kernels
+    // for every input shape on first sight (15-20 ms each on the H200, docs/results.md "Shape
+    // buckets"); a partition of thousands of rows pays that once per shape, a bench of 64 rows would
+    // pay it in its timed run. The warm-up's wall is reported as the cold ratio.
+    double[] cold = new double[configs.size()];
+    for (int i = 0; i < configs.size(); i++) {
+      long t0 = System.nanoTime();
+      decode(loaded.model(), ids, configs.get(i), rows, null);
+      cold[i] = (System.nanoTime() - t0) / 1e9;
+    }
+    List<List<Timed>> timed = new ArrayList<>();
+    configs.forEach(cfg -> timed.add(new ArrayList<>()));
+    for (int trial = 0; trial < trials; trial++) { // decoders take turns, so that drift hits all alike
+      for (int i = 0; i < configs.size(); i++) {
+        timed.get(i).add(timedDecode(loaded.model(), ids, configs.get(i), rows, null));
+      }
+    }
+    for (DecodeConfig cfg : trace == null ? List.<DecodeConfig>of() : configs) { // the profiler slows what it records
+      String name = c + "-" + rows + "-" + cfg.method().label + (cfg.method().drafts() ? "-k" + cfg.draftSteps() : "");
+      timedDecode(loaded.model(), ids, cfg, rows, trace.resolve(name + ".json"));
+    }
+    List<DecodeResult> stat = null;
+    List<DecodeResult> thr = null;
+    List<Run> cell = new ArrayList<>();
+    for (int i = 0; i < configs.size(); i++) {
+      DecodeConfig cfg = configs.get(i);
+      Timed median = median(timed.get(i));
+      switch (cfg.method()) {
+        case STATIC -> stat = median.out();
+        case THRESHOLD -> thr = median.out();
+        default -> { }
+      }
+      // FreeDave must equal static, FreeDave++ threshold decoding, under the same cache, in every pass
+      List<DecodeResult> ref = cfg.method() == DecodeConfig.Method.FREEDAVE_PP ? thr : stat;
+      double exact = timed.get(i).stream().mapToDouble(t -> exact(t.out(), ref)).min().orElseThrow();
+      cell.add(summarise(c, rows, cfg, median, exact, answers, loaded, cold[i]));
+    }
+    return new Cell(cell, stat);
+  }
+
+  /** A cell's runs, static's first, and static's results (the reference of the other cells' static). */
+  private record Cell(List<Run> runs, List<DecodeResult> staticOut) {}
 
   private List<DecodeConfig> configs(CacheMode cache) {
     List<DecodeConfig> out = new ArrayList<>();
