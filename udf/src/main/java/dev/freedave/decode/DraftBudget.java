@@ -180,6 +180,8 @@ final class DraftBudget {
     int best = 1;
     double bestRate = -1;
     double staticRate = 0;
+    long staticWork = 0; // k = 1: every sequence is a step
+    int staticSteps = 0;
     double advance = 0; // expected steps one row's chain advances with k drafts
     double reach = 1;
     for (int k = 1; k <= maxDrafts; k++) {
@@ -194,6 +196,8 @@ final class DraftBudget {
       double rate = (fit * advance + fixedSteps) / costs.cost(work);
       if (k == 1) {
         staticRate = rate;
+        staticWork = work;
+        staticSteps = sequences;
       }
       if (rate > bestRate * (1 + 1e-9)) { // ties go to fewer drafts
         bestRate = rate;
@@ -210,10 +214,7 @@ final class DraftBudget {
     // CPU: FreeDave 0.86x static). Not the fastest time, which the choice above uses: drafted forwards
     // are measured as they come, and against the fastest single step they looked worse where they
     // paid (dual cache, 1 row, the CPU: 1.12x static where they had given 1.33x)
-    int fit = Math.max(1, Math.min(draftRows, maxSequences - fixedSteps)); // the rows one draft each fits
-    int sequences = fixedSteps + fit;
-    double singleRate = sequences / costs.typical(work(fixedPositions + fit * perDraft, sequences,
-        padding.applyAsInt(sequences)));
+    double singleRate = staticSteps / costs.typical(staticWork);
     if (single.count() >= GUARD_MIN) {
       singleRate = Math.max(single.rate(), singleRate);
     }
