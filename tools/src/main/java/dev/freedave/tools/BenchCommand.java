@@ -109,7 +109,7 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /** One timed pass. */
-  private record Timed(List<DecodeResult> out, double wallS, double forwardS, int newShapes, double[] allWallS) {}
+  private record Timed(List<DecodeResult> out, double wallS, double forwardS, int newShapes) {}
 
   @Override
   public Integer call() throws Exception {
@@ -208,7 +208,8 @@ final class BenchCommand implements Callable<Integer> {
       // FreeDave must equal static, FreeDave++ threshold decoding, under the same cache, in every pass
       List<DecodeResult> ref = cfg.method() == DecodeConfig.Method.FREEDAVE_PP ? thr : stat;
       double exact = timed.get(i).stream().mapToDouble(t -> exact(t.out(), ref)).min().orElseThrow();
-      cell.add(summarise(c, rows, cfg, median, exact, answers, loaded, cold[i]));
+      double[] walls = timed.get(i).stream().mapToDouble(Timed::wallS).toArray();
+      cell.add(summarise(c, rows, cfg, median, walls, exact, answers, loaded, cold[i]));
     }
     return new Cell(cell, stat);
   }
@@ -234,8 +235,9 @@ final class BenchCommand implements Callable<Integer> {
     return out;
   }
 
-  private Run summarise(String cache, int rows, DecodeConfig cfg, Timed median, double exact, List<String> answers,
-      LoadedModel loaded, double coldWallS) {
+  /** A run from its median pass; {@code walls}: every pass's wall, in order. */
+  private Run summarise(String cache, int rows, DecodeConfig cfg, Timed median, double[] walls, double exact,
+      List<String> answers, LoadedModel loaded, double coldWallS) {
     List<DecodeResult> out = median.out();
     int correct = 0;
     int judged = 0;
@@ -263,16 +265,14 @@ final class BenchCommand implements Callable<Integer> {
     }
     return new Run(cache, rows, cfg.method().label, cfg.method().drafts() ? cfg.draftSteps() : 0, out.size(),
         exact, nfe, steps, tokens, positions, drafts, median.wallS(), median.forwardS(),
-        judged == 0 ? null : (double) correct / judged, coldWallS, median.newShapes(), median.allWallS());
+        judged == 0 ? null : (double) correct / judged, coldWallS, median.newShapes(), walls);
   }
 
-  /** The pass of median wall (the lower middle one of an even count), carrying every pass's wall. */
+  /** The pass of median wall (the lower middle one of an even count). */
   private static Timed median(List<Timed> passes) {
     List<Timed> sorted = new ArrayList<>(passes);
     sorted.sort(Comparator.comparingDouble(Timed::wallS));
-    Timed m = sorted.get((sorted.size() - 1) / 2);
-    double[] all = passes.stream().mapToDouble(Timed::wallS).toArray();
-    return new Timed(m.out(), m.wallS(), m.forwardS(), m.newShapes(), all);
+    return sorted.get((sorted.size() - 1) / 2);
   }
 
   /** min-max over trials of static's wall / this run's wall, pass by pass ("-" with one trial). */
@@ -325,7 +325,7 @@ final class BenchCommand implements Callable<Integer> {
     if (traceFile != null && steps[0] < traceSteps) {
       JniUtils.stopProfile(traceFile.toString());
     }
-    return new Timed(out, wall, forwardNanos[0] / 1e9, fresh.size(), new double[] {wall});
+    return new Timed(out, wall, forwardNanos[0] / 1e9, fresh.size());
   }
 
   /** Decodes every prompt; {@code listener} (may be null) hears of every forward. */

@@ -1,6 +1,5 @@
 package dev.freedave.generate;
 
-
 /**
  * One prompt as read from the input dataset.
  *
