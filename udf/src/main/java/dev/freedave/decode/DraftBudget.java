@@ -9,6 +9,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.WeakHashMap;
 import java.util.function.IntUnaryOperator;
+import java.util.function.Predicate;
+import java.util.function.ToDoubleFunction;
 
 /**
  * How many drafts the FreeDave rows of the next forward send. A forward's cost grows with the query
@@ -265,21 +267,31 @@ final class DraftBudget {
   /**
    * Forward time by work, in bins a quarter of an octave wide (works within 19 % of each other pool):
    * per bin the fastest time seen and the work it was seen at (libtorch compiling for a new shape
-   * only ever makes a call slower), linear between the bins' points. Work is the query positions a
-   * forward computed, scaled by the padding of its sequence count (a GPU forward of 65 sequences runs
-   * 96: BatchForward's shape buckets), so that a size that pads far costs what it computes. Bins of
-   * a whole octave let the fastest of 48 and 64 sequences stand for both, which at compute-bound
-   * sizes sent drafts that cost a third more than the budget expected (FreeDave 0.93-0.95x static,
-   * demo model, fp32, 32-64 rows on the H200); bins of a single work made the curve as noisy as
-   * single timings (the 2-core CPU). The first forward of each input shape is not counted at all:
-   * libtorch compiles its fused kernels for a shape on first sight (~20 ms on the H200 for a 3 ms
-   * forward of the demo model), and that one time, taken for the size's cost, kept the budget away
-   * from the sizes it had met only once. A bin not seen in the last {@value #STALE} forwards is
-   * forgotten and starts afresh when seen again; an unknown work costs what its known neighbours do,
-   * and past the largest known one what the last two known points give, extended (flat where they
-   * do not rise: a dispatch-bound device, where larger forwards get tried and measured). Flat
-   * everywhere past it sent every draft into forwards of 8x the work whenever the large sizes had
-   * been forgotten (no cache, 8 rows, this project's CPU: FreeDave 0.85x static).
+   * only ever makes a call slower), and a moving average of its times; linear between the bins'
+   * points. Work is the query positions a forward computed, scaled by the padding of its sequence
+   * count (a GPU forward of 65 sequences runs 96: BatchForward's shape buckets), so that a size that
+   * pads far costs what it computes. Bins of a whole octave let the fastest of 48 and 64 sequences
+   * stand for both, which at compute-bound sizes sent drafts that cost a third more than the budget
+   * expected (FreeDave 0.93-0.95x static, demo model, fp32, 32-64 rows on the H200); bins of a single
+   * work made the curve as noisy as single timings (the 2-core CPU). The first forward of each input
+   * shape is not counted at all: libtorch compiles its fused kernels for a shape on first sight (~20
+   * ms on the H200 for a 3 ms forward of the demo model), and that one time, taken for the size's
+   * cost, kept the budget away from the sizes it had met only once.
+   *
+   * <p>A bin not seen in the last {@value #STALE} forwards is stale: its fastest time no longer
+   * counts (the device may have slowed, or that time was luck), and its fastest restarts when it is
+   * seen again. An estimate from the fresh bins alone says what an unknown work costs: what its
+   * known neighbours do, and past the largest known one what the last two known points give,
+   * extended (flat where they do not rise: a dispatch-bound device, where larger forwards get tried
+   * and measured; flat everywhere past it sent every draft into forwards of 8x the work whenever the
+   * large sizes had gone stale: no cache, 8 rows, this project's CPU, FreeDave 0.85x static). A stale
+   * bin's moving average still bounds that estimate from above: two fresh points a few percent apart
+   * in work, extended eightfold, turned a few percent of noise into a forward of 8 drafts that looked
+   * 3x dearer than measured, and every FreeDave run that followed a stretch of single steps (a static
+   * run before it in the same JVM: a sweep, the bench's turns) started with few drafts (demo model,
+   * fp32, 8 rows, no cache on the H200: 3.0 drafts a forward and 2.44x static, where 5 drafts had
+   * given 2.67x). The bound never makes a bin dearer than the fresh estimate, so a size that once ran
+   * slow is still tried again.
    */
   static final class Costs {
     private static final long STALE = 256;
@@ -306,27 +318,42 @@ final class DraftBudget {
         byBin.put(bin, new Seen(work, t, t, tick));
       } else {
         double typical = before.typical() + RECENT * (t - before.typical());
-        byBin.put(bin, t < before.nanos() ? new Seen(work, t, typical, tick)
-            : new Seen(before.work(), before.nanos(), typical, tick));
+        boolean faster = t < before.nanos() || !fresh(before);
+        byBin.put(bin, faster ? new Seen(work, t, typical, tick) : new Seen(before.work(), before.nanos(), typical, tick));
       }
-      byBin.values().removeIf(s -> tick - s.tick() >= STALE);
       return true;
     }
 
-    /** The fastest time: linear between the known bins' points around {@code work}, flat before the first. */
+    private boolean fresh(Seen s) {
+      return tick - s.tick() < STALE;
+    }
+
+    /**
+     * What a forward of {@code work} costs at best: the fresh bins' fastest times, linear between
+     * them and extended past them, bounded by what every bin gives with the stale ones at their
+     * moving average.
+     */
     synchronized double cost(long work) {
-      return between(work, Seen::nanos);
+      double remembered = between(work, s -> true, s -> fresh(s) ? s.nanos() : s.typical());
+      if (byBin.values().stream().noneMatch(this::fresh)) {
+        return remembered;
+      }
+      return Math.min(between(work, this::fresh, Seen::nanos), remembered);
     }
 
-    /** The same for the bins' moving averages: what a forward of {@code work} typically takes. */
+    /** The moving averages, every bin: what a forward of {@code work} typically takes. */
     synchronized double typical(long work) {
-      return between(work, Seen::typical);
+      return between(work, s -> true, Seen::typical);
     }
 
-    private double between(long work, java.util.function.ToDoubleFunction<Seen> time) {
+    /** Linear between the {@code use}d bins' points around {@code work}, flat before the first. */
+    private double between(long work, Predicate<Seen> use, ToDoubleFunction<Seen> time) {
       Seen before = null;
       Seen low = null;
       for (Seen s : byBin.values()) {
+        if (!use.test(s)) {
+          continue;
+        }
         if (s.work() >= work) {
           if (low == null) {
             return time.applyAsDouble(s);

@@ -144,6 +144,21 @@ class DraftBudgetTest {
   }
 
   @Test
+  void aStaleSizeStillBoundsWhatTheFreshPointsExtend() {
+    DraftBudget.Costs c = new DraftBudget.Costs();
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, c);
+    rounds(b, 100, 8, 7); // every draft accepted
+    forward(b, 1024, 2_000_000); // 8 rows x 8 drafts x 16 positions: 2 ms
+    for (int i = 0; i < 300; i++) { // then single steps only, two sizes 25 % apart in work, 30 % apart in time
+      forward(b, 128, 1_000_000);
+      forward(b, 160, 1_300_000);
+    }
+    // extended from the fresh points alone 1024 would cost 9.4 ms and no drafts would go
+    assertThat(c.cost(1024)).isEqualTo(2_000_000);
+    assertThat(b.drafts(8, 8, 16, 0, 0, 1 << 20)).isEqualTo(8);
+  }
+
+  @Test
   void pastTheLargestKnownSizeCostsRiseAsTheLastTwoPointsDo() {
     DraftBudget.Costs rising = new DraftBudget.Costs();
     DraftBudget.Costs level = new DraftBudget.Costs();
