@@ -33,9 +33,10 @@ import picocli.CommandLine.Option;
 
 /**
  * The decoders on the same prompts in one process, for every (cache policy, rows in flight) cell:
- * static, threshold, FreeDave at each K and FreeDave++. Each decoder first runs the prompts once
- * untimed (the warm-up), then {@code --trials} timed passes, the decoders taking turns. Prints a
- * table per cell (tokens/s and wall time against static of the same cell: the median pass, the range
+ * static, threshold, FreeDave at each K and FreeDave++. For each number of rows in flight, every
+ * decoder under every cache policy first runs the prompts once untimed (the warm-up), then
+ * {@code --trials} timed passes, all of them taking turns. Prints a table (tokens/s and wall time
+ * against static of the same cell and against static without a cache: the median pass, the range
  * over passes, the warm-up's ratio; exact match against the decoder it must equal, in every pass)
  * and a final one-line JSON.
  */
@@ -135,26 +136,27 @@ final class BenchCommand implements Callable<Integer> {
           + "device=%s draft_budget=%s trials=%d%n", dir, ids.size(), genLength, blockLength, threshold, dtype, device,
           draftBudget, trials);
       List<Run> runs = new ArrayList<>();
-      Map<Integer, List<DecodeResult>> cacheFreeStatic = new LinkedHashMap<>();
-      System.out.printf("%-6s %5s %-11s %3s %6s %8s %9s %9s %6s %10s %7s %8s %9s %10s %7s %10s %10s %9s %14s%n",
+      System.out.printf("%-6s %5s %-11s %3s %6s %8s %9s %9s %6s %10s %7s %8s %9s %10s %9s %10s %10s %9s %8s %9s %14s%n",
           "cache", "rows", "decoder", "K", "exact", "accuracy", "mean_nfe", "nfe_ratio", "tpf", "pos/token", "drafts",
-          "wall_s", "tokens/s", "wall_ratio", "range", "cold_ratio", "new_shapes", "fwd_share", "static=nocache");
-      for (String c : caches) {
-        for (int rows : rowsInFlight) {
-          Cell cell = cell(loaded, ids, answers, c, rows);
+          "wall_s", "tokens/s", "wall_ratio", "range", "cold_ratio", "new_shapes", "fwd_share", "vs_none", "range",
+          "static=nocache");
+      for (int rows : rowsInFlight) {
+        List<Cell> cells = cells(loaded, ids, answers, rows);
+        Cell free = cells.stream().filter(c -> CacheMode.parse(c.runs().get(0).cache()) == CacheMode.NONE)
+            .findFirst().orElse(null);
+        for (Cell cell : cells) {
           Run base = cell.runs().get(0);
-          if (CacheMode.parse(c) == CacheMode.NONE) {
-            cacheFreeStatic.put(rows, cell.staticOut());
-          }
-          List<DecodeResult> free = cacheFreeStatic.get(rows);
-          Double staticMatch = free == null ? null : exact(cell.staticOut(), free);
+          Run none = free == null ? null : free.runs().get(0);
+          Double staticMatch = free == null ? null : exact(cell.staticOut(), free.staticOut());
           for (Run r : cell.runs()) {
-            System.out.printf(Locale.ROOT, "%-6s %5d %-11s %3s %6.3f %8s %9.2f %9.2f %6.2f %10.1f %7.2f %8.3f %9.1f %10.2f %7s %10.2f %10d %9.2f %14s%n",
+            System.out.printf(Locale.ROOT, "%-6s %5d %-11s %3s %6.3f %8s %9.2f %9.2f %6.2f %10.1f %7.2f %8.3f %9.1f %10.2f %9s %10.2f %10d %9.2f %8s %9s %14s%n",
                 r.cache(), rows, r.decoder(), r.k() == 0 ? "-" : Integer.toString(r.k()), r.exactMatch(),
                 r.accuracy() == null ? "-" : String.format(Locale.ROOT, "%.3f", r.accuracy()), (double) r.nfe() / r.rows(),
                 (double) base.nfe() / r.nfe(), (double) r.tokens() / r.nfe(), (double) r.positions() / r.tokens(),
                 r.nfe() == 0 ? 0 : (double) r.drafts() / r.nfe(), r.wallS(), r.tokensPerS(), base.wallS() / r.wallS(),
                 spread(r, base), base.coldWallS() / r.coldWallS(), r.newShapes(), r.forwardS() / r.wallS(),
+                none == null ? "-" : String.format(Locale.ROOT, "%.2f", none.wallS() / r.wallS()),
+                none == null ? "-" : spread(r, none),
                 staticMatch == null ? "-" : String.format(Locale.ROOT, "%.3f", staticMatch));
           }
           runs.addAll(cell.runs());
@@ -167,12 +169,14 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /**
-   * One (cache, rows in flight) cell: every decoder's warm-up pass, then the timed passes in turns
-   * (and the traced ones).
+   * The cells of one number of rows in flight, one per cache policy: every decoder's warm-up pass
+   * under every cache, then the timed passes of them all in turns (and the traced ones).
    */
-  private Cell cell(LoadedModel loaded, List<int[]> ids, List<String> answers, String c, int rows)
-      throws IOException {
-    List<DecodeConfig> configs = configs(CacheMode.parse(c));
+  private List<Cell> cells(LoadedModel loaded, List<int[]> ids, List<String> answers, int rows) throws IOException {
+    List<DecodeConfig> configs = new ArrayList<>();
+    for (String c : caches) {
+      configs.addAll(configs(CacheMode.parse(c)));
+    }
     // warm-up: each decoder once over the same prompts, untimed. libtorch compiles its fused kernels
     // for every input shape on first sight (15-20 ms each on the H200, docs/results.md "Shape
     // buckets"); a partition of thousands of rows pays that once per shape, a bench of 64 rows would
@@ -185,33 +189,41 @@ final class BenchCommand implements Callable<Integer> {
     }
     List<List<Timed>> timed = new ArrayList<>();
     configs.forEach(cfg -> timed.add(new ArrayList<>()));
-    for (int trial = 0; trial < trials; trial++) { // decoders take turns, so that drift hits all alike
+    // every decoder under every cache takes a turn in each trial, so that drift (static's tokens/s
+    // moved 30-50 % between runs minutes apart on the H200) hits all alike and the caches compare
+    for (int trial = 0; trial < trials; trial++) {
       for (int i = 0; i < configs.size(); i++) {
         timed.get(i).add(timedDecode(loaded.model(), ids, configs.get(i), rows, null));
       }
     }
     for (DecodeConfig cfg : trace == null ? List.<DecodeConfig>of() : configs) { // the profiler slows what it records
-      String name = c + "-" + rows + "-" + cfg.method().label + (cfg.method().drafts() ? "-k" + cfg.draftSteps() : "");
+      String name = cfg.cache().label() + "-" + rows + "-" + cfg.method().label
+          + (cfg.method().drafts() ? "-k" + cfg.draftSteps() : "");
       timedDecode(loaded.model(), ids, cfg, rows, trace.resolve(name + ".json"));
     }
-    List<DecodeResult> stat = null;
-    List<DecodeResult> thr = null;
-    List<Run> cell = new ArrayList<>();
-    for (int i = 0; i < configs.size(); i++) {
-      DecodeConfig cfg = configs.get(i);
-      Timed median = median(timed.get(i));
-      switch (cfg.method()) {
-        case STATIC -> stat = median.out();
-        case THRESHOLD -> thr = median.out();
-        default -> { }
+    List<Cell> cells = new ArrayList<>();
+    int i = 0;
+    for (String c : caches) {
+      List<DecodeResult> stat = null;
+      List<DecodeResult> thr = null;
+      List<Run> cell = new ArrayList<>();
+      for (DecodeConfig cfg : configs(CacheMode.parse(c))) {
+        Timed median = median(timed.get(i));
+        switch (cfg.method()) {
+          case STATIC -> stat = median.out();
+          case THRESHOLD -> thr = median.out();
+          default -> { }
+        }
+        // FreeDave must equal static, FreeDave++ threshold decoding, under the same cache, in every pass
+        List<DecodeResult> ref = cfg.method() == DecodeConfig.Method.FREEDAVE_PP ? thr : stat;
+        double exact = timed.get(i).stream().mapToDouble(t -> exact(t.out(), ref)).min().orElseThrow();
+        double[] walls = timed.get(i).stream().mapToDouble(Timed::wallS).toArray();
+        cell.add(summarise(c, rows, cfg, median, walls, exact, answers, loaded, cold[i]));
+        i++;
       }
-      // FreeDave must equal static, FreeDave++ threshold decoding, under the same cache, in every pass
-      List<DecodeResult> ref = cfg.method() == DecodeConfig.Method.FREEDAVE_PP ? thr : stat;
-      double exact = timed.get(i).stream().mapToDouble(t -> exact(t.out(), ref)).min().orElseThrow();
-      double[] walls = timed.get(i).stream().mapToDouble(Timed::wallS).toArray();
-      cell.add(summarise(c, rows, cfg, median, walls, exact, answers, loaded, cold[i]));
+      cells.add(new Cell(cell, stat));
     }
-    return new Cell(cell, stat);
+    return cells;
   }
 
   /** A cell's runs, static's first, and static's results (the reference of the other cells' static). */
@@ -355,6 +367,9 @@ final class BenchCommand implements Callable<Integer> {
       cell.put("rows_in_flight", st.rowsInFlight());
       cell.put("tokens_per_s_static", st.tokensPerS());
       cell.put("accuracy_static", st.accuracy());
+      runs.stream().filter(r -> CacheMode.parse(r.cache()) == CacheMode.NONE && r.rowsInFlight() == st.rowsInFlight()
+          && r.decoder().equals("static")).findFirst()
+          .ifPresent(none -> cell.put("static_over_nocache_static_tokens_per_s", none.wallS() / st.wallS()));
       runs.stream().filter(r -> r.cache().equals(st.cache()) && r.rowsInFlight() == st.rowsInFlight()
           && r.decoder().equals("freedave") && r.k() == kReport).findFirst().ifPresent(fd -> {
             cell.put("tokens_per_s_freedave", fd.tokensPerS());
