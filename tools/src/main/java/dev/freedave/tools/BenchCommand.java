@@ -99,18 +99,21 @@ final class BenchCommand implements Callable<Integer> {
   /**
    * One decoder run's measurements: the median of its timed passes ({@code trialWallS} all of them,
    * in order), the untimed warm-up pass's wall, and how many forward shapes the median pass ran for
-   * the first time in this process (each a compile on a GPU).
+   * the first time in this process (each a compile on a GPU); of the median pass's forwards that
+   * carried FreeDave rows, the mean draft count the budget set ({@code draftLimit}, NaN: none) and the
+   * share run while its guard held drafts back.
    */
   record Run(String cache, int rowsInFlight, String decoder, int k, int rows, double exactMatch, long nfe,
       long staticSteps, long tokens, long positions, long drafts, double wallS, double forwardS, Double accuracy,
-      double coldWallS, int newShapes, double[] trialWallS) {
+      double coldWallS, int newShapes, double[] trialWallS, double draftLimit, double vetoedShare) {
     double tokensPerS() {
       return tokens / wallS;
     }
   }
 
-  /** One timed pass. */
-  private record Timed(List<DecodeResult> out, double wallS, double forwardS, int newShapes) {}
+  /** One timed pass; the budget's draft counts and vetoes over its forwards with FreeDave rows. */
+  private record Timed(List<DecodeResult> out, double wallS, double forwardS, int newShapes, double draftLimit,
+      double vetoedShare) {}
 
   @Override
   public Integer call() throws Exception {
@@ -136,8 +139,9 @@ final class BenchCommand implements Callable<Integer> {
           + "device=%s draft_budget=%s trials=%d%n", dir, ids.size(), genLength, blockLength, threshold, dtype, device,
           draftBudget, trials);
       List<Run> runs = new ArrayList<>();
-      System.out.printf("%-6s %5s %-11s %3s %6s %8s %9s %9s %6s %10s %7s %8s %9s %10s %9s %10s %10s %9s %8s %9s %14s%n",
+      System.out.printf("%-6s %5s %-11s %3s %6s %8s %9s %9s %6s %10s %7s %6s %7s %8s %9s %10s %9s %10s %10s %9s %8s %9s %14s%n",
           "cache", "rows", "decoder", "K", "exact", "accuracy", "mean_nfe", "nfe_ratio", "tpf", "pos/token", "drafts",
+          "k_set", "vetoed",
           "wall_s", "tokens/s", "wall_ratio", "range", "cold_ratio", "new_shapes", "fwd_share", "vs_none", "range",
           "static=nocache");
       for (int rows : rowsInFlight) {
@@ -149,11 +153,12 @@ final class BenchCommand implements Callable<Integer> {
           Run none = free == null ? null : free.runs().get(0);
           Double staticMatch = free == null ? null : exact(cell.staticOut(), free.staticOut());
           for (Run r : cell.runs()) {
-            System.out.printf(Locale.ROOT, "%-6s %5d %-11s %3s %6.3f %8s %9.2f %9.2f %6.2f %10.1f %7.2f %8.3f %9.1f %10.2f %9s %10.2f %10d %9.2f %8s %9s %14s%n",
+            System.out.printf(Locale.ROOT, "%-6s %5d %-11s %3s %6.3f %8s %9.2f %9.2f %6.2f %10.1f %7.2f %6s %7s %8.3f %9.1f %10.2f %9s %10.2f %10d %9.2f %8s %9s %14s%n",
                 r.cache(), rows, r.decoder(), r.k() == 0 ? "-" : Integer.toString(r.k()), r.exactMatch(),
                 r.accuracy() == null ? "-" : String.format(Locale.ROOT, "%.3f", r.accuracy()), (double) r.nfe() / r.rows(),
                 (double) base.nfe() / r.nfe(), (double) r.tokens() / r.nfe(), (double) r.positions() / r.tokens(),
-                r.nfe() == 0 ? 0 : (double) r.drafts() / r.nfe(), r.wallS(), r.tokensPerS(), base.wallS() / r.wallS(),
+                r.nfe() == 0 ? 0 : (double) r.drafts() / r.nfe(), fixed(r.draftLimit(), "%.2f"),
+                fixed(r.vetoedShare(), "%.2f"), r.wallS(), r.tokensPerS(), base.wallS() / r.wallS(),
                 spread(r, base), base.coldWallS() / r.coldWallS(), r.newShapes(), r.forwardS() / r.wallS(),
                 none == null ? "-" : String.format(Locale.ROOT, "%.2f", none.wallS() / r.wallS()),
                 none == null ? "-" : spread(r, none),
@@ -277,7 +282,8 @@ final class BenchCommand implements Callable<Integer> {
     }
     return new Run(cache, rows, cfg.method().label, cfg.method().drafts() ? cfg.draftSteps() : 0, out.size(),
         exact, nfe, steps, tokens, positions, drafts, median.wallS(), median.forwardS(),
-        judged == 0 ? null : (double) correct / judged, coldWallS, median.newShapes(), walls);
+        judged == 0 ? null : (double) correct / judged, coldWallS, median.newShapes(), walls, median.draftLimit(),
+        median.vetoedShare());
   }
 
   /** The pass of median wall (the lower middle one of an even count). */
@@ -285,6 +291,11 @@ final class BenchCommand implements Callable<Integer> {
     List<Timed> sorted = new ArrayList<>(passes);
     sorted.sort(Comparator.comparingDouble(Timed::wallS));
     return sorted.get((sorted.size() - 1) / 2);
+  }
+
+  /** {@code v} in {@code format}, "-" for NaN (a run without FreeDave rows). */
+  private static String fixed(double v, String format) {
+    return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, format, v);
   }
 
   /** min-max over trials of static's wall / this run's wall, pass by pass ("-" with one trial). */
@@ -318,6 +329,7 @@ final class BenchCommand implements Callable<Integer> {
       throws IOException {
     long[] forwardNanos = {0};
     int[] steps = {0};
+    long[] drafting = {0, 0, 0}; // forwards with FreeDave rows, their draft limits summed, those vetoed
     Set<String> fresh = new HashSet<>();
     if (traceFile != null) {
       Files.createDirectories(traceFile.getParent());
@@ -326,6 +338,11 @@ final class BenchCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     List<DecodeResult> out = decode(lm, ids, cfg, rowsInFlight, e -> {
       forwardNanos[0] += e.nanos();
+      if (e.draftLimit() > 0) {
+        drafting[0]++;
+        drafting[1] += e.draftLimit();
+        drafting[2] += e.vetoed() ? 1 : 0;
+      }
       if (!seenShapes.contains(e.shape())) {
         fresh.add(e.shape());
       }
@@ -337,7 +354,8 @@ final class BenchCommand implements Callable<Integer> {
     if (traceFile != null && steps[0] < traceSteps) {
       JniUtils.stopProfile(traceFile.toString());
     }
-    return new Timed(out, wall, forwardNanos[0] / 1e9, fresh.size());
+    return new Timed(out, wall, forwardNanos[0] / 1e9, fresh.size(), (double) drafting[1] / drafting[0],
+        (double) drafting[2] / drafting[0]);
   }
 
   /** Decodes every prompt; {@code listener} (may be null) hears of every forward. */

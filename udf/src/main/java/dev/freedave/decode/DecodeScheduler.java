@@ -30,9 +30,12 @@ public final class DecodeScheduler {
 
   /**
    * What one batched forward did (nanos: the forward and predict() reduction), for progress counters;
-   * {@code shape} names the input shapes of its model calls (equal strings, equal shapes).
+   * {@code shape} names the input shapes of its model calls (equal strings, equal shapes);
+   * {@code draftLimit} the draft count it set for its FreeDave rows' next round (0: it had none) and
+   * {@code vetoed} whether the draft budget's guard was holding drafts back then.
    */
-  public record ForwardEvent(int rows, int sequences, int length, long nanos, String shape) {}
+  public record ForwardEvent(int rows, int sequences, int length, long nanos, String shape, int draftLimit,
+      boolean vetoed) {}
 
   /** With the draft budget off: every FreeDave round sends its K drafts. */
   public DecodeScheduler(DiffusionLM model, int maxRowsInFlight, int maxSequencesPerForward) {
@@ -157,8 +160,6 @@ public final class DecodeScheduler {
         return;
       }
       long nanos = System.nanoTime() - t0;
-      int maxLen = batch.stream().mapToInt(s -> s.tokens().length).max().orElse(0);
-      listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen, nanos, forward.shape()));
       long positions = 0;
       int at = 0;
       for (int i = 0; i < rows.size(); i++) {
@@ -166,7 +167,10 @@ public final class DecodeScheduler {
         at += wanted.get(i).size();
       }
       boolean counted = budget.forward(positions, batch.size(), forward.slots(), nanos, forward.shape());
-      limitDrafts(rows);
+      int limit = limitDrafts(rows);
+      int maxLen = batch.stream().mapToInt(s -> s.tokens().length).max().orElse(0);
+      listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen, nanos, forward.shape(), limit,
+          budget.vetoed()));
       long stepsBefore = 0;
       for (RowDecoder d : rows) {
         stepsBefore += d.stats.steps();
@@ -200,8 +204,12 @@ public final class DecodeScheduler {
       retire(rows);
     }
 
-    /** The draft count the rows of this forward build their next round with, from every row in flight. */
-    private void limitDrafts(List<RowDecoder> rows) {
+    /**
+     * The draft count the rows of this forward build their next round with, from every row in flight.
+     *
+     * @return that count, 0 where this forward had no FreeDave row
+     */
+    private int limitDrafts(List<RowDecoder> rows) {
       int draftRows = 0;
       int maxDrafts = 1;
       long draftPositions = 0;
@@ -219,11 +227,14 @@ public final class DecodeScheduler {
       }
       long perDraft = draftRows == 0 ? 0 : Math.max(1, draftPositions / draftRows);
       int k = budget.drafts(maxDrafts, draftRows, perDraft, fixed, fixedSteps, maxSequencesPerForward);
+      boolean any = false;
       for (RowDecoder d : rows) {
         if (d instanceof DraftDecoder dd) {
           dd.limitDrafts(k);
+          any = true;
         }
       }
+      return any ? k : 0;
     }
 
     private void retire(List<RowDecoder> rows) {

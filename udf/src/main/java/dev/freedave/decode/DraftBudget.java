@@ -176,7 +176,7 @@ final class DraftBudget {
     if (policy == Policy.OFF || draftRows == 0 || maxDrafts <= 1) {
       return maxDrafts;
     }
-    if (vetoLeft > 0) {
+    if (vetoed()) {
       return 1;
     }
     int best = 1;
@@ -229,6 +229,11 @@ final class DraftBudget {
       vetoLength = VETO; // drafts pass: a later failure starts the vetoes afresh
     }
     return best;
+  }
+
+  /** Whether the guard holds drafts back now. */
+  boolean vetoed() {
+    return vetoLeft > 0;
   }
 
   /** Steps and nanoseconds summed over forwards, older ones weighted down by {@code decay} per forward. */
