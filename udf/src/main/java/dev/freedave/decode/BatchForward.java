@@ -75,7 +75,8 @@ final class BatchForward {
    */
   static Output run(DiffusionLM model, List<Sequence> seqs) {
     boolean gpu = onGpu(model);
-    return run(model, seqs, BUCKETS && gpu, JOIN_FILLS && gpu ? DraftBudget.costsOf(model) : null);
+    CacheMode policy = seqs.stream().map(Sequence::mode).filter(m -> m != CacheMode.NONE).findFirst().orElse(null);
+    return run(model, seqs, BUCKETS && gpu, JOIN_FILLS && gpu && policy != null ? DraftBudget.costsOf(model, policy) : null);
   }
 
   /** The sequences a forward of n sequences runs on {@code model}'s device: its bucket on a GPU, else n. */

@@ -5,6 +5,7 @@ import dev.freedave.model.DiffusionLM;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.EnumMap;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -86,8 +87,8 @@ public final class DecodeScheduler {
     private final Iterator<DecodeRequest> input;
     private final List<RowDecoder> active = new ArrayList<>();
     private final Deque<Keyed> ready = new ArrayDeque<>();
-    private final DraftBudget budget = new DraftBudget(draftBudget, DraftBudget.costsOf(model),
-        DraftBudget.acceptanceOf(model), BatchForward.padding(model));
+    /** A budget per cache policy of the rows, each on its policy's cost table. */
+    private final Map<CacheMode, DraftBudget> budgets = new EnumMap<>(CacheMode.class);
     private int rotation;
 
     Run(Iterator<DecodeRequest> input) {
@@ -117,7 +118,7 @@ public final class DecodeScheduler {
             throw new IllegalArgumentException("cache = " + r.config().cache().label() + " needs a block cache, which "
                 + model.getClass().getSimpleName() + " does not have; use cache = none");
           }
-          d = RowDecoder.create(r, model.spec(), maxSequencesPerForward, budget);
+          d = RowDecoder.create(r, model.spec(), maxSequencesPerForward, budget(r.config().cache()));
         } catch (IllegalArgumentException e) {
           ready.add(new Keyed(r, DecodeResult.failed(r, e.getMessage())));
           continue;
@@ -166,11 +167,16 @@ public final class DecodeScheduler {
         positions += rows.get(i).recordForward(batch.subList(at, at + wanted.get(i).size()));
         at += wanted.get(i).size();
       }
-      boolean counted = budget.forward(positions, batch.size(), forward.slots(), nanos, forward.shape());
+      // a forward counts in the table of its rows' cache policy; one of rows under several (only
+      // through this API: a partition decodes under one config) counts in none
+      CacheMode policy = rows.stream().map(d -> d.request.config().cache()).distinct().count() == 1
+          ? rows.get(0).request.config().cache() : null;
+      boolean counted = policy != null
+          && budget(policy).forward(positions, batch.size(), forward.slots(), nanos, forward.shape());
       int limit = limitDrafts(rows);
       int maxLen = batch.stream().mapToInt(s -> s.tokens().length).max().orElse(0);
       listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen, nanos, forward.shape(), limit,
-          budget.vetoed()));
+          rows.stream().anyMatch(d -> d instanceof DraftDecoder && budget(d.request.config().cache()).vetoed())));
       long stepsBefore = 0;
       for (RowDecoder d : rows) {
         stepsBefore += d.stats.steps();
@@ -199,42 +205,51 @@ public final class DecodeScheduler {
         steps += d.stats.steps();
       }
       if (counted) {
-        budget.progress(steps, nanos, batch.size() > rows.size());
+        budget(policy).progress(steps, nanos, batch.size() > rows.size());
       }
       retire(rows);
     }
 
+    private DraftBudget budget(CacheMode policy) {
+      return budgets.computeIfAbsent(policy, c -> new DraftBudget(draftBudget, DraftBudget.costsOf(model, c),
+          DraftBudget.acceptanceOf(model), BatchForward.padding(model)));
+    }
+
     /**
-     * The draft count the rows of this forward build their next round with, from every row in flight.
+     * The draft count the FreeDave rows of this forward build their next round with, per cache
+     * policy among them from its budget, with every other row in flight as fixed work.
      *
-     * @return that count, 0 where this forward had no FreeDave row
+     * @return the largest such count, 0 where this forward had no FreeDave row
      */
     private int limitDrafts(List<RowDecoder> rows) {
-      int draftRows = 0;
-      int maxDrafts = 1;
-      long draftPositions = 0;
-      long fixed = 0;
-      int fixedSteps = 0;
-      for (RowDecoder d : active) {
-        if (d instanceof DraftDecoder dd) {
-          draftRows++;
-          maxDrafts = Math.max(maxDrafts, dd.maxDrafts());
-          draftPositions += d.positionsPerSequence();
-        } else {
-          fixed += d.positionsPerSequence();
-          fixedSteps++;
+      int limit = 0;
+      for (CacheMode policy : rows.stream().filter(d -> d instanceof DraftDecoder).map(d -> d.request.config().cache())
+          .distinct().toList()) {
+        int draftRows = 0;
+        int maxDrafts = 1;
+        long draftPositions = 0;
+        long fixed = 0;
+        int fixedSteps = 0;
+        for (RowDecoder d : active) {
+          if (d instanceof DraftDecoder dd && d.request.config().cache() == policy) {
+            draftRows++;
+            maxDrafts = Math.max(maxDrafts, dd.maxDrafts());
+            draftPositions += d.positionsPerSequence();
+          } else {
+            fixed += d.positionsPerSequence();
+            fixedSteps++;
+          }
         }
-      }
-      long perDraft = draftRows == 0 ? 0 : Math.max(1, draftPositions / draftRows);
-      int k = budget.drafts(maxDrafts, draftRows, perDraft, fixed, fixedSteps, maxSequencesPerForward);
-      boolean any = false;
-      for (RowDecoder d : rows) {
-        if (d instanceof DraftDecoder dd) {
-          dd.limitDrafts(k);
-          any = true;
+        long perDraft = draftRows == 0 ? 0 : Math.max(1, draftPositions / draftRows);
+        int k = budget(policy).drafts(maxDrafts, draftRows, perDraft, fixed, fixedSteps, maxSequencesPerForward);
+        for (RowDecoder d : rows) {
+          if (d instanceof DraftDecoder dd && d.request.config().cache() == policy) {
+            dd.limitDrafts(k);
+          }
         }
+        limit = Math.max(limit, k);
       }
-      return any ? k : 0;
+      return limit;
     }
 
     private void retire(List<RowDecoder> rows) {

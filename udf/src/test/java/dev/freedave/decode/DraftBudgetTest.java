@@ -2,6 +2,10 @@ package dev.freedave.decode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.freedave.model.CacheMode;
+import dev.freedave.testkit.OracleModel;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The draft count follows the measured cost of forwards and the measured acceptance of drafts. */
@@ -136,11 +140,27 @@ class DraftBudgetTest {
     rounds(new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs(), shared, n -> n), 200, 8, 0);
     DraftBudget next = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs(), shared, n -> n);
     DraftBudget fresh = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
-    for (DraftBudget b : java.util.List.of(next, fresh)) {
+    for (DraftBudget b : List.of(next, fresh)) {
       measure(b, p -> 1000 * (p + 32)); // half of one draft's cost is fixed
     }
     assertThat(fresh.drafts(8, 1, 32, 0, 0, 1 << 20)).as("nothing known: every draft accepted").isEqualTo(8);
     assertThat(next.drafts(8, 1, 32, 0, 0, 1 << 20)).as("no draft past the first was ever accepted").isEqualTo(1);
+  }
+
+  @Test
+  void aCachePolicysForwardsCountInItsOwnTable() {
+    int[] ans = OracleDecodingTest.answer(16);
+    try (OracleModel m = new OracleModel(OracleDecodingTest.PROMPT.length, ans, 100, 0)) {
+      DecodeConfig cfg = DecodeConfig.of(DecodeConfig.Method.FREEDAVE, 16, 16, 4, 0.9);
+      List<DecodeRequest> reqs = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        reqs.add(new DecodeRequest("r" + i, OracleDecodingTest.PROMPT, cfg, i));
+      }
+      new DecodeScheduler(m, 2, 64, "auto").decodeAll(reqs);
+      assertThat(DraftBudget.costsOf(m, CacheMode.NONE).cost(19)).as("measured").isGreaterThan(1);
+      assertThat(DraftBudget.costsOf(m, CacheMode.DUAL).cost(19)).as("nothing known").isEqualTo(1);
+      assertThat(DraftBudget.costsOf(m, CacheMode.NONE)).isSameAs(DraftBudget.costsOf(m, CacheMode.NONE));
+    }
   }
 
   @Test
@@ -170,7 +190,7 @@ class DraftBudgetTest {
     forward(l, 256, 2_000_000); // flat so far
     assertThat(rising.cost(1024)).isEqualTo(8_000_000);
     assertThat(level.cost(1024)).isEqualTo(2_000_000);
-    for (DraftBudget b : java.util.List.of(r, l)) {
+    for (DraftBudget b : List.of(r, l)) {
       rounds(b, 200, 8, 7); // every draft accepted
     }
     // 8 rows of 32 positions: one draft each is the largest size known; 8 drafts are 8x it
