@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.WeakHashMap;
 import java.util.function.IntUnaryOperator;
+import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -293,19 +294,20 @@ final class DraftBudget {
    * ms on the H200 for a 3 ms forward of the demo model), and that one time, taken for the size's
    * cost, kept the budget away from the sizes it had met only once.
    *
-   * <p>Every bin counts, however long ago it was seen; a bin not seen in the last {@value #STALE}
-   * forwards restarts its fastest time when it is seen again (the device may have slowed). An
-   * unknown work costs what its known neighbours do, and past the largest known one what the last
-   * two known points give, extended (flat where they do not rise: a dispatch-bound device, where
-   * larger forwards get tried and measured; flat everywhere past it sent every draft into forwards
-   * of 8x the work: no cache, 8 rows, this project's CPU, FreeDave 0.85x static). A stale bin
-   * used to be dropped, which left only the sizes of the last 256 forwards: after a
-   * stretch of single steps (a static run before it in the same JVM: a sweep, the bench's turns; a
-   * veto) two of static's bins a few percent apart in work were extended eightfold, and a few percent
-   * of timing noise either way turned a forward of 8 drafts into one 3x dearer than measured (demo
-   * model, fp32, 8 rows, no cache on the H200: 3.0 drafts a forward, 2.44x static, where 5 drafts
-   * had given 2.67x) or into one as cheap as a single step (the CPU: a trial forward of 8x the work
-   * at the start of every run and every few hundred forwards, 7-12 % below static without a cache).
+   * <p>A bin not seen in the last {@value #STALE} forwards is stale: its fastest time no longer
+   * counts (the device may have slowed, or that time was luck), and its fastest restarts when it is
+   * seen again. An estimate from the fresh bins alone says what an unknown work costs: what its
+   * known neighbours do, and past the largest known one what the last two known points give,
+   * extended (flat where they do not rise: a dispatch-bound device, where larger forwards get tried
+   * and measured; flat everywhere past it sent every draft into forwards of 8x the work whenever the
+   * large sizes had gone stale: no cache, 8 rows, this project's CPU, FreeDave 0.85x static). A stale
+   * bin's moving average still bounds that estimate from above: two fresh points a few percent apart
+   * in work, extended eightfold, turned a few percent of noise into a forward of 8 drafts that looked
+   * 3x dearer than measured, and every FreeDave run that followed a stretch of single steps (a static
+   * run before it in the same JVM: a sweep, the bench's turns) started with few drafts (demo model,
+   * fp32, 8 rows, no cache on the H200: 3.0 drafts a forward and 2.44x static, where 5 drafts had
+   * given 2.67x). The bound never makes a bin dearer than the fresh estimate, so a size that once ran
+   * slow is still tried again.
    */
   static final class Costs {
     private static final long STALE = 256;
@@ -332,26 +334,42 @@ final class DraftBudget {
         byBin.put(bin, new Seen(work, t, t, tick));
       } else {
         double typical = before.typical() + RECENT * (t - before.typical());
-        boolean faster = t < before.nanos() || tick - before.tick() >= STALE; // or restarted after a while
+        boolean faster = t < before.nanos() || !fresh(before);
         byBin.put(bin, faster ? new Seen(work, t, typical, tick) : new Seen(before.work(), before.nanos(), typical, tick));
       }
       return true;
     }
 
-    /** The fastest time: linear between the known bins' points around {@code work}, flat before the first. */
+    private boolean fresh(Seen s) {
+      return tick - s.tick() < STALE;
+    }
+
+    /**
+     * What a forward of {@code work} costs at best: the fresh bins' fastest times, linear between
+     * them and extended past them, bounded by what every bin gives with the stale ones at their
+     * moving average.
+     */
     synchronized double cost(long work) {
-      return between(work, Seen::nanos);
+      double remembered = between(work, s -> true, s -> fresh(s) ? s.nanos() : s.typical());
+      if (byBin.values().stream().noneMatch(this::fresh)) {
+        return remembered;
+      }
+      return Math.min(between(work, this::fresh, Seen::nanos), remembered);
     }
 
-    /** The same for the bins' moving averages: what a forward of {@code work} typically takes. */
+    /** The moving averages, every bin: what a forward of {@code work} typically takes. */
     synchronized double typical(long work) {
-      return between(work, Seen::typical);
+      return between(work, s -> true, Seen::typical);
     }
 
-    private double between(long work, ToDoubleFunction<Seen> time) {
+    /** Linear between the {@code use}d bins' points around {@code work}, flat before the first. */
+    private double between(long work, Predicate<Seen> use, ToDoubleFunction<Seen> time) {
       Seen before = null;
       Seen low = null;
       for (Seen s : byBin.values()) {
+        if (!use.test(s)) {
+          continue;
+        }
         if (s.work() >= work) {
           if (low == null) {
             return time.applyAsDouble(s);
