@@ -75,8 +75,10 @@ final class BatchForward {
    */
   static Output run(DiffusionLM model, List<Sequence> seqs) {
     boolean gpu = onGpu(model);
+    // fills are joined by the costs of their rows' policy (a step's rows share one: a partition decodes under one config)
     CacheMode policy = seqs.stream().map(Sequence::mode).filter(m -> m != CacheMode.NONE).findFirst().orElse(null);
-    return run(model, seqs, BUCKETS && gpu, JOIN_FILLS && gpu && policy != null ? DraftBudget.costsOf(model, policy) : null);
+    boolean join = JOIN_FILLS && gpu && policy != null;
+    return run(model, seqs, BUCKETS && gpu, join ? DraftBudget.costsOf(model, policy) : null);
   }
 
   /** The sequences a forward of n sequences runs on {@code model}'s device: its bucket on a GPU, else n. */
