@@ -106,7 +106,7 @@ public final class GenerateJob {
     List<String> warnings = foreignRows(written, ours, out);
     RunSummary summary = RunSummary.compute(ours, out, generator.settings(), cfg.decoders(), total,
         input.malformed(), input.malformedExamples(), warnings, counters.modelLoads().value(),
-        counters.forwards().value());
+        counters.forwards().value(), counters.forwardsVetoed().value());
     summary.write(Path.of(out));
     writeReport(ours, summary, generator, cfg, out);
     return summary;

@@ -61,7 +61,8 @@ final class ReportPage {
     b.append("<h1>FreeDave run report</h1>\n<p>output <code>").append(esc(out)).append("</code>: ")
         .append(s.rows()).append(" input rows, ").append(s.errors()).append(" row errors, ")
         .append(s.malformedLines()).append(" malformed input lines; ").append(s.forwardCalls())
-        .append(" forward calls in this run (a resumed run counts only its own). Computed from the Parquet "
+        .append(" forward calls in this run (a resumed run counts only its own; ").append(s.forwardCallsVetoed())
+        .append(" of them with FreeDave's drafts held back by the draft budget). Computed from the Parquet "
             + "written, like summary.json.</p>\n");
     for (String w : s.warnings()) {
       b.append("<p class=\"warn\">WARNING: ").append(esc(w)).append("</p>\n");

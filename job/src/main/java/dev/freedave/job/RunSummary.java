@@ -38,7 +38,8 @@ import org.apache.spark.sql.types.DataTypes;
  * @param warnings rows in the output folder that this summary leaves out, and why
  */
 public record RunSummary(long rows, long errors, long malformedLines, List<String> malformedExamples,
-    List<String> warnings, Map<String, Integer> modelLoadsByJvm, long forwardCalls, List<Map<String, Object>> configs) {
+    List<String> warnings, Map<String, Integer> modelLoadsByJvm, long forwardCalls, long forwardCallsVetoed,
+    List<Map<String, Object>> configs) {
 
   private static Column of(OutputColumn c) {
     return col(c.column());
@@ -52,7 +53,7 @@ public record RunSummary(long rows, long errors, long malformedLines, List<Strin
   /** @param ours this job's rows of the output */
   static RunSummary compute(Dataset<Row> ours, String out, GenerateSettings settings, List<DecodeConfig> decoders,
       long inputRows, long malformed, List<String> malformedExamples, List<String> warnings, List<String> loads,
-      long forwardCalls) {
+      long forwardCalls, long forwardCallsVetoed) {
     // one aggregation over this job's rows, grouped by config
     Map<String, Row> byHash = new HashMap<>();
     for (Row g : ours.groupBy(of(OutputColumn.CONFIG_HASH)).agg(
@@ -109,7 +110,7 @@ public record RunSummary(long rows, long errors, long malformedLines, List<Strin
       byJvm.merge(kv[0], Integer.parseInt(kv[1]), Math::max);
     }
     return new RunSummary(inputRows, errors, malformed, List.copyOf(malformedExamples), List.copyOf(warnings), byJvm,
-        forwardCalls, configs);
+        forwardCalls, forwardCallsVetoed, configs);
   }
 
   /** summary.json's fields, in its order. */
@@ -122,6 +123,7 @@ public record RunSummary(long rows, long errors, long malformedLines, List<Strin
     m.put("warnings", warnings);
     m.put("model_loads_by_jvm", modelLoadsByJvm);
     m.put("forward_calls_this_run", forwardCalls);
+    m.put("forward_calls_vetoed_this_run", forwardCallsVetoed);
     m.put("configs", configs);
     return m;
   }

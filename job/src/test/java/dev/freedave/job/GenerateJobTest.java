@@ -38,6 +38,8 @@ class GenerateJobTest extends LocalSparkJobTest {
     assertThat(s.malformedLines()).isEqualTo(1);
     assertThat(s.errors()).isEqualTo(2 * 3);
     assertThat(s.modelLoadsByJvm().values()).containsOnly(1);
+    assertThat(s.forwardCalls()).isPositive();
+    assertThat(s.forwardCallsVetoed()).isBetween(0L, s.forwardCalls());
     assertThat(out.resolve("summary.json")).exists();
     assertThat(out.resolve("summary.md")).exists();
 

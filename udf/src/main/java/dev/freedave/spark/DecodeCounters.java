@@ -12,21 +12,29 @@ import org.apache.spark.util.LongAccumulator;
  * nothing is counted there.
  */
 public record DecodeCounters(LongAccumulator rows, LongAccumulator tokens, LongAccumulator forwards,
-    CollectionAccumulator<String> modelLoads) implements PartitionGenerator.Progress, java.io.Serializable {
+    LongAccumulator forwardsVetoed, CollectionAccumulator<String> modelLoads) implements PartitionGenerator.Progress, java.io.Serializable {
 
   /** Counts nothing. */
-  public static final DecodeCounters NONE = new DecodeCounters(null, null, null, null);
+  public static final DecodeCounters NONE = new DecodeCounters(null, null, null, null, null);
 
-  /** Accumulators registered on {@code sc} as freedave.rows, .tokens, .forwards and .model_loads. */
+  /**
+   * Accumulators registered on {@code sc} as freedave.rows, .tokens, .forwards, .forwards_vetoed (forwards
+   * whose FreeDave rows the draft budget's guard held to single steps: where a run's drafts were
+   * measured not to pay) and .model_loads.
+   */
   public static DecodeCounters register(SparkContext sc) {
     return new DecodeCounters(sc.longAccumulator("freedave.rows"), sc.longAccumulator("freedave.tokens"),
-        sc.longAccumulator("freedave.forwards"), sc.collectionAccumulator("freedave.model_loads"));
+        sc.longAccumulator("freedave.forwards"), sc.longAccumulator("freedave.forwards_vetoed"),
+        sc.collectionAccumulator("freedave.model_loads"));
   }
 
   @Override
   public void forward(DecodeScheduler.ForwardEvent e) {
     if (forwards != null) {
       forwards.add(1);
+    }
+    if (forwardsVetoed != null && e.vetoed()) {
+      forwardsVetoed.add(1);
     }
   }
 
