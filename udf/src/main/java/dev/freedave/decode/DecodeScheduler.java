@@ -169,14 +169,14 @@ public final class DecodeScheduler {
       }
       // a forward counts in the table of its rows' cache policy; one of rows under several (only
       // through this API: a partition decodes under one config) counts in none
-      CacheMode policy = rows.stream().map(d -> d.request.config().cache()).distinct().count() == 1
-          ? rows.get(0).request.config().cache() : null;
+      CacheMode policy = rows.stream().map(d -> d.config.cache()).distinct().count() == 1
+          ? rows.get(0).config.cache() : null;
       boolean counted = policy != null
           && budget(policy).forward(positions, batch.size(), forward.slots(), nanos, forward.shape());
       int limit = limitDrafts(rows);
       int maxLen = batch.stream().mapToInt(s -> s.tokens().length).max().orElse(0);
       listener.accept(new ForwardEvent(rows.size(), batch.size(), maxLen, nanos, forward.shape(), limit,
-          rows.stream().anyMatch(d -> d instanceof DraftDecoder && budget(d.request.config().cache()).vetoed())));
+          rows.stream().anyMatch(d -> d instanceof DraftDecoder && budget(d.config.cache()).vetoed())));
       long stepsBefore = 0;
       for (RowDecoder d : rows) {
         stepsBefore += d.stats.steps();
@@ -223,7 +223,7 @@ public final class DecodeScheduler {
      */
     private int limitDrafts(List<RowDecoder> rows) {
       int limit = 0;
-      for (CacheMode policy : rows.stream().filter(d -> d instanceof DraftDecoder).map(d -> d.request.config().cache())
+      for (CacheMode policy : rows.stream().filter(d -> d instanceof DraftDecoder).map(d -> d.config.cache())
           .distinct().toList()) {
         int draftRows = 0;
         int maxDrafts = 1;
@@ -231,7 +231,7 @@ public final class DecodeScheduler {
         long fixed = 0;
         int fixedSteps = 0;
         for (RowDecoder d : active) {
-          if (d instanceof DraftDecoder dd && d.request.config().cache() == policy) {
+          if (d instanceof DraftDecoder dd && d.config.cache() == policy) {
             draftRows++;
             maxDrafts = Math.max(maxDrafts, dd.maxDrafts());
             draftPositions += d.positionsPerSequence();
@@ -243,7 +243,7 @@ public final class DecodeScheduler {
         long perDraft = draftRows == 0 ? 0 : Math.max(1, draftPositions / draftRows);
         int k = budget(policy).drafts(maxDrafts, draftRows, perDraft, fixed, fixedSteps, maxSequencesPerForward);
         for (RowDecoder d : rows) {
-          if (d instanceof DraftDecoder dd && d.request.config().cache() == policy) {
+          if (d instanceof DraftDecoder dd && d.config.cache() == policy) {
             dd.limitDrafts(k);
           }
         }
