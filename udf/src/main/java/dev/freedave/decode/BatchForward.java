@@ -83,7 +83,11 @@ final class BatchForward {
 
   /** The sequences a forward of n sequences runs on {@code model}'s device: its bucket on a GPU, else n. */
   static IntUnaryOperator padding(DiffusionLM model) {
-    return BUCKETS && onGpu(model) ? BatchForward::bucket : n -> n;
+    return padding(BUCKETS && onGpu(model));
+  }
+
+  private static IntUnaryOperator padding(boolean buckets) {
+    return buckets ? BatchForward::bucket : n -> n;
   }
 
   private static boolean onGpu(DiffusionLM model) {
@@ -172,7 +176,7 @@ final class BatchForward {
       longest = Math.max(longest, drafts * q);
     }
     // in the cost table's units: positions as the calls run them, padding copies included
-    IntUnaryOperator pad = buckets ? BatchForward::bucket : n -> n;
+    IntUnaryOperator pad = padding(buckets);
     long apart = (long) pad.applyAsInt(fills.size()) * fillLength;
     long together = (long) pad.applyAsInt(rows + fills.size()) * Math.max(longest, fillLength);
     cachedPositions = cachedPositions * pad.applyAsInt(rows) / rows;
