@@ -152,9 +152,9 @@ final class BenchCommand implements Callable<Integer> {
         List<Cell> cells = cells(loaded, ids, answers, rows);
         Cell free = cells.stream().filter(c -> CacheMode.parse(c.runs().get(0).cache()) == CacheMode.NONE)
             .findFirst().orElse(null);
+        Run none = free == null ? null : free.runs().get(0);
         for (Cell cell : cells) {
           Run base = cell.runs().get(0);
-          Run none = free == null ? null : free.runs().get(0);
           Double staticMatch = free == null ? null : exact(cell.staticOut(), free.staticOut());
           double sameAsFirst = exact(cell.staticOut(), firstStatic.computeIfAbsent(base.cache(), c -> cell.staticOut()));
           for (Run r : cell.runs()) {
@@ -183,9 +183,11 @@ final class BenchCommand implements Callable<Integer> {
    * under every cache, then the timed passes of them all in turns (and the traced ones).
    */
   private List<Cell> cells(LoadedModel loaded, List<int[]> ids, List<String> answers, int rows) throws IOException {
+    List<List<DecodeConfig>> byCache = new ArrayList<>();
     List<DecodeConfig> configs = new ArrayList<>();
     for (String c : caches) {
-      configs.addAll(configs(CacheMode.parse(c)));
+      byCache.add(configs(CacheMode.parse(c)));
+      configs.addAll(byCache.get(byCache.size() - 1));
     }
     // warm-up: each decoder once over the same prompts, untimed. libtorch compiles its fused kernels
     // for every input shape on first sight (15-20 ms each on the H200, docs/results.md "Shape
@@ -213,11 +215,12 @@ final class BenchCommand implements Callable<Integer> {
     }
     List<Cell> cells = new ArrayList<>();
     int i = 0;
-    for (String c : caches) {
+    for (int ci = 0; ci < caches.size(); ci++) {
+      String c = caches.get(ci);
       List<DecodeResult> stat = null;
       List<DecodeResult> thr = null;
       List<Run> cell = new ArrayList<>();
-      for (DecodeConfig cfg : configs(CacheMode.parse(c))) {
+      for (DecodeConfig cfg : byCache.get(ci)) {
         Timed median = median(timed.get(i));
         switch (cfg.method()) {
           case STATIC -> stat = median.out();
