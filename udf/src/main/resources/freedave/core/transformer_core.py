@@ -24,6 +24,7 @@ class TransformerCore(Module):
   per_layer : int
   eps : float
   cuda_efficient : bool
+  concat_bytes : int
 
   # RMSNorm x * rsqrt(mean(x^2) + eps) * w, accumulated in float32 as the reference models do: one
   # aten op (a fused kernel on CUDA) where the written-out formula dispatched five. The weights share
@@ -64,19 +65,31 @@ class TransformerCore(Module):
       o = o.reshape([b, self.heads, t, self.head_dim])
     return o.transpose(1, 2).reshape([b, t, self.heads * self.head_dim])
 
-  # a boolean mask [B, 1, 1 or G * T, S] (true = may attend) as the additive bias attend() takes, in
-  # the dtype dt of the queries, for q queries per KV head (G * T): 0 or -inf, each row of keys padded
-  # in memory to a multiple of 16 (the alignment the memory-efficient kernel reads with), broadcast to
-  # [B, Hkv, q, S] as that kernel takes it; made once per forward for all layers
-  def bias(self: __torch__.freedave.TransformerCore, mask: Optional[Tensor], dt: int, q: int) -> Optional[Tensor]:
-    if mask is None:
-      return None
-    s = mask.size(3)
+  # The additive attention bias attend() takes, in the queries' dtype dt, for t queries of a row: 0
+  # where a query may attend, -inf elsewhere. masks are boolean [B, 1, 1, 1 or t, S_i] (true = may
+  # attend) over consecutive ranges of the S = sum S_i keys (a cached forward: its frozen keys, then
+  # its fresh ones), each written into place, so no mask of all keys is put together first. Each row
+  # of keys is padded in memory to a multiple of 16 (the alignment the memory-efficient kernel reads
+  # with); the G query heads of a KV head are folded into its rows (axis 2 here) and the result is
+  # broadcast to [B, Hkv, G * t, S] as attend() takes it; made once per forward for all layers.
+  def bias(self: __torch__.freedave.TransformerCore, masks: List[Tensor], dt: int, t: int) -> Tensor:
+    b = masks[0].size(0)
+    rows = 1
+    s = 0
+    for m in masks:
+      rows = max(rows, m.size(3))
+      s += m.size(4)
+    g = 1
+    if rows > 1:
+      g = self.heads // self.kv_heads
     wide = (s + 15) // 16 * 16
-    out = torch.full([mask.size(0), mask.size(1), mask.size(2), wide], float("-inf"), dtype=dt, device=mask.device)
-    out = out.narrow(3, 0, s)
-    out.masked_fill_(mask, 0.0)
-    return out.expand([mask.size(0), self.kv_heads, q, s])
+    out = torch.full([b, 1, g, rows, wide], float("-inf"), dtype=dt, device=masks[0].device)
+    at = 0
+    for m in masks:
+      out.narrow(4, at, m.size(4)).masked_fill_(m, 0.0)
+      at += m.size(4)
+    out = out.view([b, 1, g * rows, wide]).narrow(3, 0, s)
+    return out.expand([b, self.kv_heads, self.heads // self.kv_heads * t, s])
 
   # One block on h [B, T, d] -> (h, and this layer's fresh rotated keys and values [B, Hkv, T, hd]).
   # Without kl, vl attention runs over the fresh keys alone. With them and at >= 0, kl, vl
@@ -119,13 +132,6 @@ class TransformerCore(Module):
     gu = torch.linear(x, weights[w + 5]).chunk(2, -1)
     return h + torch.linear(torch.silu(gu[0]) * gu[1], weights[w + 6]), k, v
 
-  # a per-query mask [B, 1, T, S] repeated for the G query heads folded into each KV head's rows
-  def grouped(self: __torch__.freedave.TransformerCore, mask: Tensor) -> Tensor:
-    g = self.heads // self.kv_heads
-    if g > 1:
-      return mask.repeat([1, 1, g, 1])
-    return mask
-
   # token embeddings [B, T, d]; the residual stream stays in the weights' dtype unless the family
   # needs float32 (Dream's Qwen2 activations overflow float16)
   def embed(self: __torch__.freedave.TransformerCore, ids: Tensor, weights: List[Tensor]) -> Tensor:
@@ -143,130 +149,143 @@ class TransformerCore(Module):
   def angles(self: __torch__.freedave.TransformerCore, table: Tensor, pos: Tensor) -> Tensor:
     return table[pos].unsqueeze(1)
 
-  # the hidden states [B, T, d] of whole rows after every layer
-  def stack(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, mask: Optional[Tensor], cos: Tensor,
-            sin: Tensor, weights: List[Tensor]) -> Tensor:
+  # Every layer on the tokens ids [B, T] at positions pos: the hidden states [B, T, d] after the
+  # last, and, when collect is true, every layer's fresh rotated keys and values, [B, layers, Hkv, T,
+  # hd] each (otherwise h stands in for both). frozen_k, frozen_v: per layer the keys/values
+  # [B, Hkv, F, hd] that queries attend to before their own (a cached forward), or None.
+  def layers_of(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, bias: Optional[Tensor],
+                cos: Tensor, sin: Tensor, weights: List[Tensor], frozen_k: Optional[List[Tensor]],
+                frozen_v: Optional[List[Tensor]], collect: bool) -> Tuple[Tensor, Tensor, Tensor]:
     c = self.angles(cos, pos)
     s = self.angles(sin, pos)
-    bias = self.bias(mask, weights[4].dtype, self.heads // self.kv_heads * ids.size(1))
     h = self.embed(ids, weights)
+    ks : List[Tensor] = []
+    vs : List[Tensor] = []
     for i in range(self.layers):
-      h, k, v = self.layer(h, i, weights, c, s, None, None, 0, bias)
-    return h
+      kl : Optional[Tensor] = None
+      vl : Optional[Tensor] = None
+      if frozen_k is not None and frozen_v is not None:
+        kl = frozen_k[i]
+        vl = frozen_v[i]
+      h, k, v = self.layer(h, i, weights, c, s, kl, vl, -1, bias)
+      if collect:
+        ks.append(k)
+        vs.append(v)
+    if not collect:
+      return h, h, h
+    return h, torch.stack(ks, 1), torch.stack(vs, 1)
 
-  # [B, T(query), T(key)]: whether each key's block (pos // block) is at or before its query's
+  # [B, 1, 1, T(query), T(key)]: whether each key's block (pos // block) is at or before its query's
   def block_causal(self: __torch__.freedave.TransformerCore, pos: Tensor, block: int) -> Tensor:
     blk = torch.div(pos, block, rounding_mode="floor")
-    return torch.le(blk.unsqueeze(1), blk.unsqueeze(2))
+    return torch.le(blk.unsqueeze(1), blk.unsqueeze(2)).view([pos.size(0), 1, 1, pos.size(1), pos.size(1)])
 
-  # the mask of a forward over whole rows: keep [B, T] masks padding keys when masked is true, and
-  # block > 0 adds the block-causal pattern of the positions pos [B, T]
-  def whole_rows_mask(self: __torch__.freedave.TransformerCore, pos: Tensor, keep: Tensor, masked: bool,
-                      block: int) -> Optional[Tensor]:
+  # the bias of a forward over whole rows: keep [B, T] masks padding keys when masked is true, and
+  # block > 0 adds the block-causal pattern of the positions pos [B, T]; None when nothing is masked
+  def whole_rows_bias(self: __torch__.freedave.TransformerCore, pos: Tensor, keep: Tensor, masked: bool,
+                      block: int, dt: int) -> Optional[Tensor]:
     b = pos.size(0)
     t = pos.size(1)
     mask : Optional[Tensor] = None
     if masked:
-      mask = torch.ne(keep, 0).view([b, 1, 1, t])
+      mask = torch.ne(keep, 0).view([b, 1, 1, 1, t])
     if block > 0:
-      causal = self.block_causal(pos, block).unsqueeze(1)
+      causal = self.block_causal(pos, block)
       if mask is not None:
         causal = causal & mask
-      mask = self.grouped(causal)
-    return mask
+      mask = causal
+    if mask is None:
+      return None
+    return self.bias([mask], dt, t)
 
   # forward over whole rows (bidirectional, or block-causal with block > 0); logits [B, W, V]
   def full(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
            block: int, out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tensor:
-    mask = self.whole_rows_mask(pos, keep, masked, block)
-    return self.head(self.stack(ids, pos, mask, cos, sin, weights), out_index, weights)
+    bias = self.whole_rows_bias(pos, keep, masked, block, weights[4].dtype)
+    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, False)
+    return self.head(h, out_index, weights)
 
   # full() that also returns every layer's rotated keys and values, [B, layers, Hkv, T, hd] each,
   # from which the caller freezes each row's block cache
   def fill(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
            block: int, out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-    t = ids.size(1)
-    dt = weights[4].dtype
-    mask = self.whole_rows_mask(pos, keep, masked, block)
-    c = self.angles(cos, pos)
-    s = self.angles(sin, pos)
-    bias = self.bias(mask, dt, self.heads // self.kv_heads * t)
-    h = self.embed(ids, weights)
-    ks : List[Tensor] = []
-    vs : List[Tensor] = []
-    for i in range(self.layers):
-      h, k, v = self.layer(h, i, weights, c, s, None, None, 0, bias)
-      ks.append(k)
-      vs.append(v)
-    return self.head(h, out_index, weights), torch.stack(ks, 1), torch.stack(vs, 1)
+    bias = self.whole_rows_bias(pos, keep, masked, block, weights[4].dtype)
+    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, True)
+    return self.head(h, out_index, weights), k, v
 
   # Cached forward of R rows at once. ids, pos, draft [R, T]: each row's drafts' query windows back
-  # to back, draft = the draft a query belongs to (-1 = padding). kcache/vcache: per row its frozen
-  # [layers, Hkv, F_r, hd]; key_keep [R, F] (F >= every F_r) says which frozen keys a row's queries
-  # see. A query sees those and the fresh keys of its own draft (block-diagonal over drafts; with
-  # block > 0 only those of its own block and before). Returns the hidden states [R, T, d] and every
-  # layer's fresh keys and values, [R, layers, Hkv, T, hd] each.
-  # Two layouts of the keys, by measurement (docs/results.md, "Fewer ops per forward"): one row
-  # attends over its cache concatenated with the fresh keys in every layer (its cache is read as it
-  # is, no copy before the layers, and 2 ops a layer); several rows copy their caches once into one
-  # buffer with room for the fresh keys, which every layer writes (4 ops a layer), because
-  # concatenating several rows' frozen keys in every layer cost more than the ops saved (LLaDA-8B
-  # shape, 8 rows x 1 draft: 15.4 ms with the buffer, 21.8 concatenating; 1 row x 1 draft: 12.0 with
-  # the buffer, 9.5 concatenating).
+  # to back, draft = the draft a query belongs to (negative = padding). kcache/vcache: per row its
+  # frozen [layers, Hkv, F_r, hd]; key_keep, boolean [R, F] (F >= every F_r), says which frozen keys
+  # a row's queries see. A query sees those and the fresh keys of its own draft (block-diagonal over
+  # drafts; with block > 0 only those of its own block and before); a padding query sees the row's
+  # padding keys, never a real query's, and no real query sees it. Returns the hidden states
+  # [R, T, d] and, with fresh_kv, every layer's fresh keys and values, [R, layers, Hkv, T, hd] each.
   def cached_hidden(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
                     key_keep: Tensor, block: int, kcache: List[Tensor], vcache: List[Tensor], cos: Tensor,
                     sin: Tensor, weights: List[Tensor], fresh_kv: bool) -> Tuple[Tensor, Tensor, Tensor]:
     r = ids.size(0)
     t = ids.size(1)
     f = key_keep.size(1)
-    same = torch.eq(draft.unsqueeze(2), draft.unsqueeze(1)) & torch.ge(draft, 0).unsqueeze(1)
+    dt = weights[4].dtype
+    fresh = torch.eq(draft.view([r, 1, 1, t, 1]), draft.view([r, 1, 1, 1, t]))
     if block > 0:
-      same = same & self.block_causal(pos, block)
-    fresh = same | torch.eye(t, dtype=11, device=ids.device).unsqueeze(0)
-    mask = self.grouped(torch.cat([torch.ne(key_keep, 0).unsqueeze(1).expand([r, t, f]), fresh], 2).unsqueeze(1))
+      fresh = fresh & self.block_causal(pos, block)
+    bias = self.bias([key_keep.view([r, 1, 1, 1, f]), fresh], dt, t)
+    # Two layouts of the keys, by measurement (docs/results.md, "Cached keys"). Where one layer's
+    # frozen keys and values of all rows are small (concat_bytes, 32 MiB by default), every layer attends over them concatenated with
+    # its fresh ones (2 ops a layer): one row's cache is read where it lies, several rows' are stacked
+    # once, layer-major. Where they are large, the concatenation's copies cost more than the ops
+    # saved (LLaDA-8B shape, 8 rows x 1 draft, 67 MB a layer: 22.0 ms concatenating, 15.5 with a
+    # buffer), so the rows' caches are copied once into one buffer with room for the fresh keys,
+    # which every layer writes (4 ops a layer).
+    layer_bytes = 2 * r * self.kv_heads * f * self.head_dim * weights[4].element_size()
+    if r == 1 and kcache[0].size(2) == f:
+      kl = kcache[0].unsqueeze(1).unbind(0)
+      vl = vcache[0].unsqueeze(1).unbind(0)
+      return self.layers_of(ids, pos, bias, cos, sin, weights, kl, vl, fresh_kv)
+    if layer_bytes <= self.concat_bytes:
+      kl = self.frozen_rows(kcache, f, 0, True, dt).unbind(0)
+      vl = self.frozen_rows(vcache, f, 0, True, dt).unbind(0)
+      return self.layers_of(ids, pos, bias, cos, sin, weights, kl, vl, fresh_kv)
+    kbuf = self.frozen_rows(kcache, f, t, False, dt)
+    vbuf = self.frozen_rows(vcache, f, t, False, dt)
     c = self.angles(cos, pos)
     s = self.angles(sin, pos)
     h = self.embed(ids, weights)
-    dt = weights[4].dtype
-    bias = self.bias(mask, dt, self.heads // self.kv_heads * t)
-    if r == 1 and kcache[0].size(2) == f:
-      kf = kcache[0].unsqueeze(0).unbind(1)
-      vf = vcache[0].unsqueeze(0).unbind(1)
-      ks : List[Tensor] = []
-      vs : List[Tensor] = []
-      for i in range(self.layers):
-        h, k, v = self.layer(h, i, weights, c, s, kf[i], vf[i], -1, bias)
-        if fresh_kv:
-          ks.append(k)
-          vs.append(v)
-      if not fresh_kv:
-        return h, h, h # no fresh keys asked for: h stands in
-      return h, torch.stack(ks, 1), torch.stack(vs, 1)
-    # frozen keys of every row, then room for the fresh ones: [R, layers, Hkv, F + T, hd]
-    equal = True
-    for j in range(r):
-      if kcache[j].size(2) != f:
-        equal = False
-    if equal:
-      # rows frozen at one length (the decoders pad fills to a multiple of 128): one copy of all rows;
-      # every element is written before it is read
-      kbuf = torch.empty([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
-      vbuf = torch.empty([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
-      kbuf.narrow(3, 0, f).copy_(torch.stack(kcache))
-      vbuf.narrow(3, 0, f).copy_(torch.stack(vcache))
-    else:
-      # rows of several lengths: copied row by row, the gaps zero (masked, but never NaN)
-      kbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
-      vbuf = torch.zeros([r, self.layers, self.kv_heads, f + t, self.head_dim], dtype=dt, device=ids.device)
-      for j in range(r):
-        fr = kcache[j].size(2)
-        kbuf[j].narrow(2, 0, fr).copy_(kcache[j])
-        vbuf[j].narrow(2, 0, fr).copy_(vcache[j])
     kl = kbuf.unbind(1)
     vl = vbuf.unbind(1)
     for i in range(self.layers):
       h, k, v = self.layer(h, i, weights, c, s, kl[i], vl[i], f, bias)
     return h, kbuf.narrow(3, f, t), vbuf.narrow(3, f, t)
+
+  # The rows' frozen [layers, Hkv, F_r, hd] in one tensor, each padded to F = the longest and
+  # followed by room for `room` fresh positions (left unwritten: the layers write them before any
+  # read): [R, layers, Hkv, F + room, hd], or [layers, R, Hkv, F, hd] when layer_major (so each
+  # layer's rows are one contiguous tensor). Rows frozen at one length (the decoders pad fills to a
+  # multiple of 128) are one stack; rows of several lengths are copied one by one, the gaps zero
+  # (masked, but never NaN).
+  def frozen_rows(self: __torch__.freedave.TransformerCore, cache: List[Tensor], f: int, room: int,
+                  layer_major: bool, dt: int) -> Tensor:
+    r = len(cache)
+    equal = True
+    for j in range(r):
+      if cache[j].size(2) != f:
+        equal = False
+    if equal and room == 0:
+      if layer_major:
+        return torch.stack(cache, 1)
+      return torch.stack(cache, 0)
+    shape = [r, self.layers, self.kv_heads, f + room, self.head_dim]
+    if equal:
+      out = torch.empty(shape, dtype=dt, device=cache[0].device)
+      out.narrow(3, 0, f).copy_(torch.stack(cache, 0))
+    else:
+      out = torch.zeros(shape, dtype=dt, device=cache[0].device)
+      for j in range(r):
+        out[j].narrow(2, 0, cache[j].size(2)).copy_(cache[j])
+    if layer_major:
+      return out.transpose(0, 1)
+    return out
 
   # the logits [R, W, V] of a cached forward (see cached_hidden)
   def cached(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor, key_keep: Tensor,
@@ -287,6 +306,6 @@ class TransformerCore(Module):
   # every position's logits with autograd (a trainer's forward: tensors only, keep always applied)
   def train_logits(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, cos: Tensor,
                    sin: Tensor, weights: List[Tensor]) -> Tensor:
-    mask = torch.ne(keep, 0).view([ids.size(0), 1, 1, ids.size(1)])
-    h = self.stack(ids, pos, mask, cos, sin, weights)
+    bias = self.whole_rows_bias(pos, keep, True, 0, weights[4].dtype)
+    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, False)
     return torch.linear(self.cast(self.norm(h, weights[1]), weights[2].dtype), weights[2]).float()

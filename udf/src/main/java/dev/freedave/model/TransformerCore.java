@@ -45,6 +45,14 @@ final class TransformerCore implements AutoCloseable {
    */
   private static final boolean CUDA_EFFICIENT = !"sdpa".equals(System.getProperty("freedave.cuda-attention"));
 
+  /**
+   * Bytes of one layer's frozen keys and values over all rows of a cached call up to which its layers
+   * attend over them concatenated with the fresh keys, rather than a buffer the layers write into
+   * (docs/results.md, "Cached keys": the demo model gains from the fewer ops, LLaDA-8B at 8 rows, 64
+   * MiB a layer, loses 6 ms to the copies). Read at each load: {@code -Dfreedave.cached-concat-bytes=N}.
+   */
+  static final String CONCAT_BYTES = "freedave.cached-concat-bytes";
+
   private final Model model;
   private final PtSymbolBlock block;
 
@@ -66,6 +74,7 @@ final class TransformerCore implements AutoCloseable {
     attributes.put("per_layer", LlamaWeights.perLayer(c));
     attributes.put("eps", c.rmsNormEps());
     attributes.put("cuda_efficient", CUDA_EFFICIENT);
+    attributes.put("concat_bytes", Integer.getInteger(CONCAT_BYTES, 32 << 20));
     byte[] archive = TorchScriptArchive.of("freedave", "TransformerCore", source(), attributes);
     Path dir = Files.createTempDirectory("freedave-core");
     Path file = dir.resolve("transformer_core.pt");

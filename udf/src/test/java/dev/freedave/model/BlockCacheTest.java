@@ -134,11 +134,25 @@ class BlockCacheTest {
     }
   }
 
-  /** The batched path against the per-row path: ragged rows, different drafts, one call vs one call per row. */
+  /**
+   * The batched path against the per-row path: ragged rows, different drafts, one call vs one call per
+   * row; with several rows' frozen keys concatenated in every layer (the default at these sizes) and
+   * written into one buffer (what large caches take: a concatenation limit of 0 bytes forces it).
+   */
   @ParameterizedTest
-  @CsvSource({"LLADA,PREFIX", "LLADA,DUAL", "DREAM,PREFIX", "DREAM,DUAL"})
-  void batchedCachedAttentionEqualsThePerRowPath(ModelFamily family, CacheMode mode) throws Exception {
-    try (DiffusionLM model = tiny(family, 8); NDManager m = model.newScope()) {
+  @CsvSource({"LLADA,PREFIX,concat", "LLADA,DUAL,concat", "DREAM,PREFIX,concat", "DREAM,DUAL,concat",
+      "LLADA,DUAL,buffer", "DREAM,PREFIX,buffer"})
+  void batchedCachedAttentionEqualsThePerRowPath(ModelFamily family, CacheMode mode, String keys) throws Exception {
+    DiffusionLM loaded;
+    if (keys.equals("buffer")) {
+      System.setProperty(TransformerCore.CONCAT_BYTES, "0");
+    }
+    try {
+      loaded = tiny(family, 8);
+    } finally {
+      System.clearProperty(TransformerCore.CONCAT_BYTES);
+    }
+    try (DiffusionLM model = loaded; NDManager m = model.newScope()) {
       Random r = new Random(5);
       int n = 5;
       long[][] rows = new long[n][];
