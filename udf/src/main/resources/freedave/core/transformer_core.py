@@ -227,23 +227,16 @@ class TransformerCore(Module):
     t = ids.size(1)
     f = key_keep.size(1)
     dt = weights[4].dtype
-    fresh = torch.eq(draft.view([r, 1, 1, t, 1]), draft.view([r, 1, 1, 1, t]))
-    if block > 0:
-      fresh = fresh & self.block_causal(pos, block)
-    bias = self.bias([key_keep.view([r, 1, 1, 1, f]), fresh], dt, t)
+    bias = self.cached_bias(pos, draft, key_keep, block, dt)
     # Two layouts of the keys, by measurement (docs/results.md, "Cached keys"). Where one layer's
-    # frozen keys and values of all rows are small (concat_bytes, 32 MiB by default), every layer attends over them concatenated with
-    # its fresh ones (2 ops a layer): one row's cache is read where it lies, several rows' are stacked
-    # once, layer-major. Where they are large, the concatenation's copies cost more than the ops
-    # saved (LLaDA-8B shape, 8 rows x 1 draft, 67 MB a layer: 22.0 ms concatenating, 15.5 with a
-    # buffer), so the rows' caches are copied once into one buffer with room for the fresh keys,
-    # which every layer writes (4 ops a layer).
-    layer_bytes = 2 * r * self.kv_heads * f * self.head_dim * weights[4].element_size()
-    if r == 1 and kcache[0].size(2) == f:
-      kl = kcache[0].unsqueeze(1).unbind(0)
-      vl = vcache[0].unsqueeze(1).unbind(0)
-      return self.layers_of(ids, pos, bias, cos, sin, weights, kl, vl, fresh_kv)
-    if layer_bytes <= self.concat_bytes:
+    # frozen keys and values of all rows are small (concat_bytes, 32 MiB by default), every layer
+    # attends over them concatenated with its fresh ones (2 ops a layer), the rows' caches stacked
+    # once, layer-major (rows frozen at one length come stacked: cached_stacked). Where they are
+    # large, the concatenation's copies cost more than the ops saved (LLaDA-8B shape, 8 rows x 1
+    # draft, 64 MiB a layer: 22.0 ms concatenating, 15.5 with a buffer), so the rows' caches are
+    # copied once into one buffer with room for the fresh keys, which every layer writes (4 ops a
+    # layer).
+    if 2 * r * self.kv_heads * f * self.head_dim * weights[4].element_size() <= self.concat_bytes:
       kl = self.frozen_rows(kcache, f, 0, True, dt).unbind(0)
       vl = self.frozen_rows(vcache, f, 0, True, dt).unbind(0)
       return self.layers_of(ids, pos, bias, cos, sin, weights, kl, vl, fresh_kv)
@@ -257,6 +250,33 @@ class TransformerCore(Module):
     for i in range(self.layers):
       h, k, v = self.layer(h, i, weights, c, s, kl[i], vl[i], f, bias)
     return h, kbuf.narrow(3, f, t), vbuf.narrow(3, f, t)
+
+  # the bias of a cached forward (see cached_hidden) over its frozen keys and then its fresh ones
+  def cached_bias(self: __torch__.freedave.TransformerCore, pos: Tensor, draft: Tensor, key_keep: Tensor, block: int,
+                  dt: int) -> Tensor:
+    r = draft.size(0)
+    t = draft.size(1)
+    fresh = torch.eq(draft.view([r, 1, 1, t, 1]), draft.view([r, 1, 1, 1, t]))
+    if block > 0:
+      fresh = fresh & self.block_causal(pos, block)
+    return self.bias([key_keep.view([r, 1, 1, 1, key_keep.size(1)]), fresh], dt, t)
+
+  # cached() with the rows' frozen keys and values already stacked layer-major, [layers, R, Hkv, F,
+  # hd] each (all tensors, as a CUDA graph of the call takes its inputs; dev.freedave.model.CudaGraphs)
+  def cached_stacked(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
+                     key_keep: Tensor, block: int, kst: Tensor, vst: Tensor, out_index: Tensor, cos: Tensor,
+                     sin: Tensor, weights: List[Tensor]) -> Tensor:
+    bias = self.cached_bias(pos, draft, key_keep, block, weights[4].dtype)
+    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, kst.unbind(0), vst.unbind(0), False)
+    return self.head(h, out_index, weights)
+
+  # cached_stacked() that also returns the fresh keys and values, as cached_kv() does
+  def cached_stacked_kv(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
+                        key_keep: Tensor, block: int, kst: Tensor, vst: Tensor, out_index: Tensor, cos: Tensor,
+                        sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+    bias = self.cached_bias(pos, draft, key_keep, block, weights[4].dtype)
+    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, kst.unbind(0), vst.unbind(0), True)
+    return self.head(h, out_index, weights), k, v
 
   # The rows' frozen [layers, Hkv, F_r, hd] in one tensor, each padded to F = the longest and
   # followed by room for `room` fresh positions (left unwritten: the layers write them before any

@@ -10,6 +10,7 @@ import dev.freedave.decode.DecodeScheduler;
 import dev.freedave.generate.AnswerCheck;
 import dev.freedave.model.CacheMode;
 import dev.freedave.model.ComputeDtype;
+import dev.freedave.model.CudaGraphs;
 import dev.freedave.model.DefaultModel;
 import dev.freedave.model.DiffusionLM;
 import dev.freedave.model.LoadedModel;
@@ -172,6 +173,7 @@ final class BenchCommand implements Callable<Integer> {
           runs.addAll(cell.runs());
         }
       }
+      System.out.println(CudaGraphs.summary());
       System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(json(runs, dir,
           ids.size())));
     }

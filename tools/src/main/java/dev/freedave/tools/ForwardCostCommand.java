@@ -13,6 +13,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import dev.freedave.model.BlockCache;
 import dev.freedave.model.CacheMode;
 import dev.freedave.model.ComputeDtype;
+import dev.freedave.model.CudaGraphs;
 import dev.freedave.model.DiffusionLM;
 import dev.freedave.model.LlamaFamilyModel;
 import dev.freedave.model.ModelFolder;
@@ -113,6 +114,7 @@ final class ForwardCostCommand implements Callable<Integer> {
         json.put("reference_ms", ref);
       }
     }
+    System.out.println(CudaGraphs.summary());
     System.out.println(new Gson().toJson(json));
     return 0;
   }

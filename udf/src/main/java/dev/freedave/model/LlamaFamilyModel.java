@@ -2,6 +2,7 @@ package dev.freedave.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -50,7 +51,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
     NDManager manager = NDManager.newBaseManager(device, "PyTorch");
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       LlamaWeights weights = LlamaWeights.load(ckpt, config, dtype.djl(), manager);
-      TransformerCore core = TransformerCore.load(config, device);
+      TransformerCore core = TransformerCore.load(config, dtype, device);
       return new LlamaFamilyModel(config, spec, manager, weights, new RopeTable(config, dtype.djl(), manager), core);
     } catch (RuntimeException | IOException e) {
       manager.close();
@@ -67,7 +68,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
     NDManager manager = NDManager.newBaseManager(device, "PyTorch");
     try {
       LlamaWeights weights = LlamaWeights.random(config, dtype.djl(), manager);
-      TransformerCore core = TransformerCore.load(config, device);
+      TransformerCore core = TransformerCore.load(config, dtype, device);
       return new LlamaFamilyModel(config, ModelSpec.of(config), manager, weights,
           new RopeTable(config, dtype.djl(), manager), core);
     } catch (RuntimeException | IOException e) {
@@ -213,8 +214,23 @@ public final class LlamaFamilyModel implements DiffusionLM {
     }
     NDManager m = ids.getManager();
     try (NDManager scope = m.newSubManager()) {
-      NDList out = core.cached(ids, positions, drafts, scope.create(keep, new Shape(r, frozen)), block, rows,
-          outputIndex, rope.upTo(maxPos), weights.list(), fresh);
+      NDArray keyKeep = scope.create(keep, new Shape(r, frozen));
+      final int f = frozen;
+      NDList out;
+      if (core.concatenates(r, frozen) && rows.stream().allMatch(c -> c.frozenLength() == f)) {
+        // the rows' caches stacked here, so that the call's tensors are all a CUDA graph needs as inputs
+        NDList k = new NDList();
+        NDList v = new NDList();
+        rows.forEach(c -> {
+          k.add(c.keys());
+          v.add(c.values());
+        });
+        out = core.cachedStacked(ids, positions, drafts, keyKeep, block, stackRows(k, scope), stackRows(v, scope),
+            outputIndex, rope.upTo(maxPos), weights.list(), fresh);
+      } else {
+        out = core.cached(ids, positions, drafts, keyKeep, block, rows, outputIndex, rope.upTo(maxPos),
+            weights.list(), fresh);
+      }
       for (int i = 0; fresh && i < r; i++) {
         BlockCache c = caches.get(i);
         if (c == null) {
@@ -251,6 +267,13 @@ public final class LlamaFamilyModel implements DiffusionLM {
       own.close();
       throw e;
     }
+  }
+
+  /** Rows' [layers, Hkv, F, hd] as [layers, R, Hkv, F, hd] in {@code scope}: one row a view, several a copy. */
+  private static NDArray stackRows(NDList rows, NDManager scope) {
+    NDArray out = rows.size() == 1 ? rows.get(0).expandDims(1) : NDArrays.stack(rows, 1);
+    out.attach(scope);
+    return out;
   }
 
   /** [B, L] positions 0..L-1 in every row. */

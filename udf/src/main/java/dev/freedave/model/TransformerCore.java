@@ -55,14 +55,22 @@ final class TransformerCore implements AutoCloseable {
 
   private final Model model;
   private final PtSymbolBlock block;
+  private final CudaGraphs graphs; // null: every forward is called
+  private final boolean optimize; // the graph optimiser: off under CUDA graphs (see CudaGraphs)
+  private final long concatBytes;
+  private final long kvBytesPerRowPosition; // one layer's key + value of one position of one row
 
-  private TransformerCore(Model model) {
+  private TransformerCore(Model model, boolean cuda, long concatBytes, long kvBytesPerRowPosition) {
     this.model = model;
     this.block = (PtSymbolBlock) model.getBlock();
+    this.graphs = CudaGraphs.forCore(block, cuda);
+    this.optimize = OPTIMIZE && graphs == null;
+    this.concatBytes = concatBytes;
+    this.kvBytesPerRowPosition = kvBytesPerRowPosition;
   }
 
   /** The core for {@code c}'s shapes; the residual stream's dtype is the family's ({@link ModelFamily#residualFp32}). */
-  static TransformerCore load(ModelConfig c, Device device) throws IOException {
+  static TransformerCore load(ModelConfig c, ComputeDtype dtype, Device device) throws IOException {
     Map<String, Object> attributes = new LinkedHashMap<>();
     attributes.put("heads", c.numHeads());
     attributes.put("kv_heads", c.numKvHeads());
@@ -74,7 +82,8 @@ final class TransformerCore implements AutoCloseable {
     attributes.put("per_layer", LlamaWeights.perLayer(c));
     attributes.put("eps", c.rmsNormEps());
     attributes.put("cuda_efficient", CUDA_EFFICIENT);
-    attributes.put("concat_bytes", Integer.getInteger(CONCAT_BYTES, 32 << 20));
+    int concatBytes = Integer.getInteger(CONCAT_BYTES, 32 << 20);
+    attributes.put("concat_bytes", concatBytes);
     byte[] archive = TorchScriptArchive.of("freedave", "TransformerCore", source(), attributes);
     Path dir = Files.createTempDirectory("freedave-core");
     Path file = dir.resolve("transformer_core.pt");
@@ -88,7 +97,8 @@ final class TransformerCore implements AutoCloseable {
         m.close();
         throw new ModelLoadException("libtorch refused the transformer core: " + e.getMessage(), e);
       }
-      return new TransformerCore(m);
+      return new TransformerCore(m, device.isGpu(), concatBytes,
+          2L * c.numKvHeads() * c.headDim() * dtype.djl().getNumOfBytes());
     } finally {
       Files.deleteIfExists(file);
       Files.deleteIfExists(dir);
@@ -110,19 +120,51 @@ final class TransformerCore implements AutoCloseable {
    */
   NDArray full(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
       IValue weights) {
-    try (Args a = new Args()) {
-      return tensor(run("full", a.of(ids), a.of(pos), a.of(keep != null ? keep : ids), a.of(keep != null),
-          a.of(block), a.of(outIndex), rope.cos(), rope.sin(), weights), ids.getManager());
-    }
+    return call("full", ids.getManager(), ids, pos, keep != null ? keep : ids, keep != null, block, outIndex,
+        rope.cosArray(), rope.sinArray(), weights).singletonOrThrow();
   }
 
   /** {@link #full} plus every layer's rotated keys and values, [B, layers, Hkv, T, hd] each. */
   NDList fill(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
       IValue weights) {
-    try (Args a = new Args(); IValue out = run("fill", a.of(ids), a.of(pos), a.of(keep != null ? keep : ids),
-        a.of(keep != null), a.of(block), a.of(outIndex), rope.cos(), rope.sin(), weights)) {
-      return tensors(out, ids.getManager());
+    return call("fill", ids.getManager(), ids, pos, keep != null ? keep : ids, keep != null, block, outIndex,
+        rope.cosArray(), rope.sinArray(), weights);
+  }
+
+  /**
+   * Whether a cached forward of {@code rows} rows frozen at one length {@code frozen} concatenates
+   * their frozen keys with the fresh ones in every layer (the source says when): then the caller
+   * stacks the caches and calls {@link #cachedStacked}, whose tensors a CUDA graph can take as they
+   * are (one input for all rows' caches).
+   */
+  boolean concatenates(int rows, int frozen) {
+    // one row's cache is stacked as a view, with no copy to save: always concatenated
+    return rows == 1 || rows * frozen * kvBytesPerRowPosition <= concatBytes;
+  }
+
+  /** {@link #cached} with the rows' caches stacked layer-major, [layers, R, Hkv, F, hd] each. */
+  NDList cachedStacked(NDArray ids, NDArray pos, NDArray drafts, NDArray keyKeep, int block, NDArray keys,
+      NDArray values, NDArray outIndex, RopeTable.Tables rope, IValue weights, boolean freshKv) {
+    return call(freshKv ? "cached_stacked_kv" : "cached_stacked", ids.getManager(), ids, pos, drafts, keyKeep, block,
+        keys, values, outIndex, rope.cosArray(), rope.sinArray(), weights);
+  }
+
+  /**
+   * {@code method(args)}: args are tensors (NDArray), the weights list (an IValue), booleans and ints,
+   * the first the ids, whose size is the call's query tokens; from a CUDA graph where one applies.
+   * The result is the method's tensor or its tuple's, in {@code manager}.
+   */
+  private NDList call(String method, NDManager manager, Object... args) {
+    CudaGraphs.Direct direct = () -> {
+      try (Args a = new Args(); IValue out = run(method, a.all(args))) {
+        return out.isTuple() ? tensors(out, manager) : new NDList(out.toTensor((PtNDManager) manager));
+      }
+    };
+    if (graphs == null || !graphs.takes(((NDArray) args[0]).size())) {
+      return direct.call();
     }
+    JniUtils.setGraphExecutorOptimize(optimize); // a capture runs the method as run() does
+    return graphs.call(method, manager, direct, args);
   }
 
   /**
@@ -179,7 +221,7 @@ final class TransformerCore implements AutoCloseable {
   }
 
   private IValue run(String method, IValue... args) {
-    JniUtils.setGraphExecutorOptimize(OPTIMIZE);
+    JniUtils.setGraphExecutorOptimize(optimize);
     return IValueUtils.runMethod(block, method, args);
   }
 
@@ -210,6 +252,17 @@ final class TransformerCore implements AutoCloseable {
       return v;
     }
 
+    /** NDArrays, booleans and ints as new IValues; IValues as they are (and not closed). */
+    IValue[] all(Object... args) {
+      IValue[] out = new IValue[args.length];
+      for (int i = 0; i < args.length; i++) {
+        Object x = args[i];
+        out[i] = x instanceof IValue v ? v : x instanceof NDArray t ? of(t) : x instanceof Boolean b ? of(b)
+            : of((Integer) x);
+      }
+      return out;
+    }
+
     @Override
     public void close() {
       made.forEach(IValue::close);
@@ -218,6 +271,9 @@ final class TransformerCore implements AutoCloseable {
 
   @Override
   public void close() {
+    if (graphs != null) {
+      graphs.close();
+    }
     model.close();
   }
 }
