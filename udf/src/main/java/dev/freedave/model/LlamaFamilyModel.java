@@ -137,7 +137,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
     int len = (int) ids.getShape().get(1);
     RopeTable.Tables t = rope.upTo(len);
     NDManager m = ids.getManager();
-    return core.trainLogits(ids, rowPositions(m, b, len), keyMask, t.cosArray(), t.sinArray(), weights.tensors());
+    return core.trainLogits(ids, rowPositions(m, b, len), keyMask, t.cos(), t.sin(), weights.tensors());
   }
 
   @Override

@@ -4,8 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.IValue;
 
 /**
  * Rotary cos/sin tables [P, hd] on the model's device, in the compute dtype, angles repeated for both
@@ -13,8 +11,8 @@ import ai.djl.pytorch.jni.IValue;
  * the host: looking it up never waits for the device.
  */
 final class RopeTable {
-  /** The tables and their IValues, passed to every core call. */
-  record Tables(int size, NDArray cosArray, NDArray sinArray, IValue cos, IValue sin) {}
+  /** The tables, passed to every core call. */
+  record Tables(int size, NDArray cos, NDArray sin) {}
 
   private final NDManager manager;
   private final DataType dtype;
@@ -63,7 +61,7 @@ final class RopeTable {
       NDArray c = manager.create(cos, shape).toType(dtype, false);
       NDArray s = manager.create(sin, shape).toType(dtype, false);
       // a replaced table stays in the model's manager: a concurrent forward may still read it
-      tables = new Tables(size, c, s, IValue.from((PtNDArray) c), IValue.from((PtNDArray) s));
+      tables = new Tables(size, c, s);
       return tables;
     }
   }

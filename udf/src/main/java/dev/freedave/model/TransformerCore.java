@@ -121,14 +121,14 @@ final class TransformerCore implements AutoCloseable {
   NDArray full(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
       IValue weights) {
     return call("full", ids.getManager(), ids, pos, keep != null ? keep : ids, keep != null, block, outIndex,
-        rope.cosArray(), rope.sinArray(), weights).singletonOrThrow();
+        rope.cos(), rope.sin(), weights).singletonOrThrow();
   }
 
   /** {@link #full} plus every layer's rotated keys and values, [B, layers, Hkv, T, hd] each. */
   NDList fill(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
       IValue weights) {
     return call("fill", ids.getManager(), ids, pos, keep != null ? keep : ids, keep != null, block, outIndex,
-        rope.cosArray(), rope.sinArray(), weights);
+        rope.cos(), rope.sin(), weights);
   }
 
   /**
@@ -146,7 +146,7 @@ final class TransformerCore implements AutoCloseable {
   NDList cachedStacked(NDArray ids, NDArray pos, NDArray drafts, NDArray keyKeep, int block, NDArray keys,
       NDArray values, NDArray outIndex, RopeTable.Tables rope, IValue weights, boolean freshKv) {
     return call(freshKv ? "cached_stacked_kv" : "cached_stacked", ids.getManager(), ids, pos, drafts, keyKeep, block,
-        keys, values, outIndex, rope.cosArray(), rope.sinArray(), weights);
+        keys, values, outIndex, rope.cos(), rope.sin(), weights);
   }
 
   /**
@@ -155,16 +155,18 @@ final class TransformerCore implements AutoCloseable {
    * The result is the method's tensor or its tuple's, in {@code manager}.
    */
   private NDList call(String method, NDManager manager, Object... args) {
-    CudaGraphs.Direct direct = () -> {
-      try (Args a = new Args(); IValue out = run(method, a.all(args))) {
-        return out.isTuple() ? tensors(out, manager) : new NDList(out.toTensor((PtNDManager) manager));
-      }
-    };
     if (graphs == null || !graphs.takes(((NDArray) args[0]).size())) {
-      return direct.call();
+      return direct(method, manager, args);
     }
     JniUtils.setGraphExecutorOptimize(optimize); // a capture runs the method as run() does
-    return graphs.call(method, manager, direct, args);
+    return graphs.call(method, manager, () -> direct(method, manager, args), args);
+  }
+
+  /** {@code method(args)} called (args as {@link #call} takes them, or IValues the caller closes). */
+  private NDList direct(String method, NDManager manager, Object... args) {
+    try (Args a = new Args(); IValue out = run(method, a.all(args))) {
+      return out.isTuple() ? tensors(out, manager) : new NDList(out.toTensor((PtNDManager) manager));
+    }
   }
 
   /**
@@ -179,23 +181,19 @@ final class TransformerCore implements AutoCloseable {
       keys[i] = (PtNDArray) caches.get(i).keys();
       values[i] = (PtNDArray) caches.get(i).values();
     }
-    try (Args a = new Args()) {
-      IValue out = run(freshKv ? "cached_kv" : "cached", a.of(ids), a.of(pos), a.of(drafts), a.of(keyKeep),
-          a.of(block), a.keep(IValue.listFrom(keys)), a.keep(IValue.listFrom(values)), a.of(outIndex), rope.cos(),
-          rope.sin(), weights);
-      if (!freshKv) {
-        return new NDList(tensor(out, ids.getManager()));
-      }
-      try (out) {
-        return tensors(out, ids.getManager());
-      }
+    // lists of the rows' caches: never from a graph, which would bake in this call's caches
+    try (IValue k = IValue.listFrom(keys); IValue v = IValue.listFrom(values)) {
+      return direct(freshKv ? "cached_kv" : "cached", ids.getManager(), ids, pos, drafts, keyKeep, block, k, v,
+          outIndex, rope.cos(), rope.sin(), weights);
     }
   }
 
   private static NDList tensors(IValue tuple, NDManager manager) {
     NDList list = new NDList();
     for (IValue part : tuple.toIValueTuple()) {
-      list.add(tensor(part, manager));
+      try (part) {
+        list.add(part.toTensor((PtNDManager) manager));
+      }
     }
     return list;
   }
@@ -223,12 +221,6 @@ final class TransformerCore implements AutoCloseable {
   private IValue run(String method, IValue... args) {
     JniUtils.setGraphExecutorOptimize(optimize);
     return IValueUtils.runMethod(block, method, args);
-  }
-
-  private static NDArray tensor(IValue v, NDManager manager) {
-    try (v) {
-      return v.toTensor((PtNDManager) manager);
-    }
   }
 
   /** The IValues made for one call, closed after it (the long-lived weights and tables are not). */
