@@ -8,6 +8,10 @@ import ai.djl.ndarray.types.Shape;
 import dev.freedave.testkit.TinyModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,5 +53,29 @@ class CudaGraphsTest {
       assertThat(with).containsExactly(without);
     }
     assertThat(CudaGraphs.summary()).contains("0 made");
+  }
+
+  /**
+   * notebooks/cuda_graph_probe.py builds the core from its source as the Java side does: it must set
+   * exactly the attributes the source declares (a new one there breaks the probe's archive).
+   */
+  @Test
+  void theGraphProbeSetsTheAttributesTheCoreDeclares() throws Exception {
+    Set<String> declared = new TreeSet<>();
+    Matcher d = Pattern.compile("(?m)^  (\\w+) : ").matcher(TransformerCore.source());
+    while (d.find()) {
+      declared.add(d.group(1));
+    }
+    declared.removeAll(Set.of("training", "_is_full_backward_hook"));
+    String probe = Files.readString(Path.of("..", "notebooks", "cuda_graph_probe.py"));
+    Matcher dict = Pattern.compile("(?s)attrs = \\{(.*?)\\}").matcher(probe);
+    assertThat(dict.find()).as("the probe's attrs dict").isTrue();
+    Set<String> set = new TreeSet<>();
+    Matcher k = Pattern.compile("\"(\\w+)\":").matcher(dict.group(1));
+    while (k.find()) {
+      set.add(k.group(1));
+    }
+    assertThat(declared).contains("concat_bytes", "heads");
+    assertThat(set).isEqualTo(declared);
   }
 }
