@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Builds libfreedave_cuda_graphs.so against the torch of the machine it runs on (the one whose GPUs
-# run the forwards: python3 with that torch, CMake, Ninja, a C++17 compiler and the CUDA toolkit
-# that torch wants), for
-# -Dfreedave.cuda-graphs=<the .so> (docs/results.md, "CUDA graphs"). About a minute.
+# Builds libfreedave_cuda_graphs.so, for -Dfreedave.cuda-graphs=<the .so> (docs/results.md, "CUDA
+# graphs"), against the torch of the machine it runs on (the executors' torch): needs python3 with
+# that torch, CMake, Ninja, a C++17 compiler and the CUDA toolkit that torch wants. About a minute.
 #   bash native/cuda-graphs/build.sh JDK_INCLUDE_DIR OUT_DIR
 # JDK_INCLUDE_DIR is a JDK's include folder (jni.h); tools/gpu-pack.sh packs one as .gpu/jdk-include.
 set -euo pipefail
