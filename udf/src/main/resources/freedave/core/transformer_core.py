@@ -151,11 +151,11 @@ class TransformerCore(Module):
 
   # Every layer on the tokens ids [B, T] at positions pos: the hidden states [B, T, d] after the
   # last, and, when collect is true, every layer's fresh rotated keys and values, [B, layers, Hkv, T,
-  # hd] each (otherwise h stands in for both). frozen_k, frozen_v: per layer the keys/values
-  # [B, Hkv, F, hd] that queries attend to before their own (a cached forward), or None.
+  # hd] each (otherwise h stands in for both). frozen_k, frozen_v: per layer what layer() takes as
+  # kl, vl with `at` (a cached forward's frozen keys/values, or buffers holding them), or None.
   def layers_of(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, bias: Optional[Tensor],
                 cos: Tensor, sin: Tensor, weights: List[Tensor], frozen_k: Optional[List[Tensor]],
-                frozen_v: Optional[List[Tensor]], collect: bool) -> Tuple[Tensor, Tensor, Tensor]:
+                frozen_v: Optional[List[Tensor]], at: int, collect: bool) -> Tuple[Tensor, Tensor, Tensor]:
     c = self.angles(cos, pos)
     s = self.angles(sin, pos)
     h = self.embed(ids, weights)
@@ -167,7 +167,7 @@ class TransformerCore(Module):
       if frozen_k is not None and frozen_v is not None:
         kl = frozen_k[i]
         vl = frozen_v[i]
-      h, k, v = self.layer(h, i, weights, c, s, kl, vl, -1, bias)
+      h, k, v = self.layer(h, i, weights, c, s, kl, vl, at, bias)
       if collect:
         ks.append(k)
         vs.append(v)
@@ -202,7 +202,7 @@ class TransformerCore(Module):
   def full(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
            block: int, out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tensor:
     bias = self.whole_rows_bias(pos, keep, masked, block, weights[4].dtype)
-    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, False)
+    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, -1, False)
     return self.head(h, out_index, weights)
 
   # full() that also returns every layer's rotated keys and values, [B, layers, Hkv, T, hd] each,
@@ -210,7 +210,7 @@ class TransformerCore(Module):
   def fill(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
            block: int, out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
     bias = self.whole_rows_bias(pos, keep, masked, block, weights[4].dtype)
-    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, True)
+    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, -1, True)
     return self.head(h, out_index, weights), k, v
 
   # Cached forward of R rows at once. ids, pos, draft [R, T]: each row's drafts' query windows back
@@ -226,8 +226,6 @@ class TransformerCore(Module):
     r = ids.size(0)
     t = ids.size(1)
     f = key_keep.size(1)
-    dt = weights[4].dtype
-    bias = self.cached_bias(pos, draft, key_keep, block, dt)
     # Two layouts of the keys, by measurement (docs/results.md, "Cached keys"). Where one layer's
     # frozen keys and values of all rows are small (concat_bytes, 32 MiB by default), every layer
     # attends over them concatenated with its fresh ones (2 ops a layer), the rows' caches stacked
@@ -237,19 +235,21 @@ class TransformerCore(Module):
     # copied once into one buffer with room for the fresh keys, which every layer writes (4 ops a
     # layer).
     if 2 * r * self.kv_heads * f * self.head_dim * weights[4].element_size() <= self.concat_bytes:
-      kl = self.frozen_rows(kcache, f, 0, True, dt).unbind(0)
-      vl = self.frozen_rows(vcache, f, 0, True, dt).unbind(0)
-      return self.layers_of(ids, pos, bias, cos, sin, weights, kl, vl, fresh_kv)
-    kbuf = self.frozen_rows(kcache, f, t, False, dt)
-    vbuf = self.frozen_rows(vcache, f, t, False, dt)
-    c = self.angles(cos, pos)
-    s = self.angles(sin, pos)
-    h = self.embed(ids, weights)
-    kl = kbuf.unbind(1)
-    vl = vbuf.unbind(1)
-    for i in range(self.layers):
-      h, k, v = self.layer(h, i, weights, c, s, kl[i], vl[i], f, bias)
+      return self.stacked_hidden(ids, pos, draft, key_keep, block, self.frozen_rows(kcache, f, 0),
+                                 self.frozen_rows(vcache, f, 0), cos, sin, weights, fresh_kv)
+    bias = self.cached_bias(pos, draft, key_keep, block, weights[4].dtype)
+    kbuf = self.frozen_rows(kcache, f, t)
+    vbuf = self.frozen_rows(vcache, f, t)
+    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, kbuf.unbind(1), vbuf.unbind(1), f, False)
     return h, kbuf.narrow(3, f, t), vbuf.narrow(3, f, t)
+
+  # cached_hidden() with the rows' frozen keys and values stacked layer-major, [layers, R, Hkv, F,
+  # hd] each: every layer attends over its frozen keys concatenated with the fresh ones
+  def stacked_hidden(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
+                     key_keep: Tensor, block: int, kst: Tensor, vst: Tensor, cos: Tensor, sin: Tensor,
+                     weights: List[Tensor], fresh_kv: bool) -> Tuple[Tensor, Tensor, Tensor]:
+    bias = self.cached_bias(pos, draft, key_keep, block, weights[4].dtype)
+    return self.layers_of(ids, pos, bias, cos, sin, weights, kst.unbind(0), vst.unbind(0), -1, fresh_kv)
 
   # the bias of a cached forward (see cached_hidden) over its frozen keys and then its fresh ones
   def cached_bias(self: __torch__.freedave.TransformerCore, pos: Tensor, draft: Tensor, key_keep: Tensor, block: int,
@@ -266,35 +266,31 @@ class TransformerCore(Module):
   def cached_stacked(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
                      key_keep: Tensor, block: int, kst: Tensor, vst: Tensor, out_index: Tensor, cos: Tensor,
                      sin: Tensor, weights: List[Tensor]) -> Tensor:
-    bias = self.cached_bias(pos, draft, key_keep, block, weights[4].dtype)
-    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, kst.unbind(0), vst.unbind(0), False)
+    h, k, v = self.stacked_hidden(ids, pos, draft, key_keep, block, kst, vst, cos, sin, weights, False)
     return self.head(h, out_index, weights)
 
   # cached_stacked() that also returns the fresh keys and values, as cached_kv() does
   def cached_stacked_kv(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
                         key_keep: Tensor, block: int, kst: Tensor, vst: Tensor, out_index: Tensor, cos: Tensor,
                         sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-    bias = self.cached_bias(pos, draft, key_keep, block, weights[4].dtype)
-    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, kst.unbind(0), vst.unbind(0), True)
+    h, k, v = self.stacked_hidden(ids, pos, draft, key_keep, block, kst, vst, cos, sin, weights, True)
     return self.head(h, out_index, weights), k, v
 
-  # The rows' frozen [layers, Hkv, F_r, hd] in one tensor, each padded to F = the longest and
-  # followed by room for `room` fresh positions (left unwritten: the layers write them before any
-  # read): [R, layers, Hkv, F + room, hd], or [layers, R, Hkv, F, hd] when layer_major (so each
-  # layer's rows are one contiguous tensor). Rows frozen at one length (the decoders pad fills to a
+  # The rows' frozen [layers, Hkv, F_r, hd] in one tensor, each padded to F = the longest: with no
+  # room, layer-major, [layers, R, Hkv, F, hd], for concatenating (each layer's rows one contiguous
+  # tensor); with room, [R, layers, Hkv, F + room, hd], a buffer whose last `room` positions are left
+  # for the layers to write before any read. Rows frozen at one length (the decoders pad fills to a
   # multiple of 128) are one stack; rows of several lengths are copied one by one, the gaps zero
   # (masked, but never NaN).
-  def frozen_rows(self: __torch__.freedave.TransformerCore, cache: List[Tensor], f: int, room: int,
-                  layer_major: bool, dt: int) -> Tensor:
+  def frozen_rows(self: __torch__.freedave.TransformerCore, cache: List[Tensor], f: int, room: int) -> Tensor:
     r = len(cache)
     equal = True
     for j in range(r):
       if cache[j].size(2) != f:
         equal = False
     if equal and room == 0:
-      if layer_major:
-        return torch.stack(cache, 1)
-      return torch.stack(cache, 0)
+      return torch.stack(cache, 1)
+    dt = cache[0].dtype
     shape = [r, self.layers, self.kv_heads, f + room, self.head_dim]
     if equal:
       out = torch.empty(shape, dtype=dt, device=cache[0].device)
@@ -303,7 +299,7 @@ class TransformerCore(Module):
       out = torch.zeros(shape, dtype=dt, device=cache[0].device)
       for j in range(r):
         out[j].narrow(2, 0, cache[j].size(2)).copy_(cache[j])
-    if layer_major:
+    if room == 0:
       return out.transpose(0, 1)
     return out
 
@@ -327,5 +323,5 @@ class TransformerCore(Module):
   def train_logits(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, cos: Tensor,
                    sin: Tensor, weights: List[Tensor]) -> Tensor:
     bias = self.whole_rows_bias(pos, keep, True, 0, weights[4].dtype)
-    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, False)
+    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, -1, False)
     return torch.linear(self.cast(self.norm(h, weights[1]), weights[2].dtype), weights[2]).float()

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * CUDA graphs of the core's forwards. A forward of a small model is its host dispatching ~150 ops
@@ -100,7 +101,7 @@ public final class CudaGraphs implements AutoCloseable {
    * into a graph's inputs), the weights list (an IValue, baked in), ints and booleans (baked in, so
    * part of the key). The result is the method's tensor, or its tuple's, in {@code manager}.
    */
-  synchronized NDList call(String method, NDManager manager, Direct direct, Object... args) {
+  synchronized NDList call(String method, NDManager manager, Supplier<NDList> direct, Object... args) {
     StringBuilder key = new StringBuilder(method);
     List<PtNDArray> tensors = new ArrayList<>();
     long bytes = 0;
@@ -118,13 +119,9 @@ public final class CudaGraphs implements AutoCloseable {
     }
     String k = key.toString();
     Long graph = graphs.get(k);
-    long[] handles = new long[tensors.size()];
-    for (int i = 0; i < handles.length; i++) {
-      handles[i] = tensors.get(i).getHandle();
-    }
     if (graph == null) {
       if (graphs.containsKey(k) || inputBytes + bytes > maxInputBytes) {
-        return direct.call(); // refused, or no room for its inputs
+        return direct.get(); // refused, or no room for its inputs
       }
       // the call runs in the capture; its graph is kept only if a replay gives its results bit for bit
       long[] made;
@@ -133,7 +130,7 @@ public final class CudaGraphs implements AutoCloseable {
       } catch (IllegalStateException e) { // libtorch refused to capture it: this shape runs without
         graphs.put(k, null);
         REFUSED.incrementAndGet();
-        return direct.call();
+        return direct.get();
       }
       graph = made[0] != 0 ? made[0] : null;
       graphs.put(k, graph);
@@ -144,6 +141,10 @@ public final class CudaGraphs implements AutoCloseable {
         inputBytes += bytes;
       }
       return wrap(Arrays.copyOfRange(made, 1, made.length), manager);
+    }
+    long[] handles = new long[tensors.size()];
+    for (int i = 0; i < handles.length; i++) {
+      handles[i] = tensors.get(i).getHandle();
     }
     return wrap(replay(graph, handles), manager);
   }
@@ -185,11 +186,6 @@ public final class CudaGraphs implements AutoCloseable {
     } finally {
       made.forEach(IValue::close);
     }
-  }
-
-  /** The forward as the core calls it without a graph. */
-  interface Direct {
-    NDList call();
   }
 
   @Override
