@@ -94,8 +94,8 @@ def main():
     qs = prompt + block  # the second block of the generation
     keep = torch.tensor([p < length and not qs <= p < qs + block for p in range(frozen)], device=dev)
     for r in [int(x) for x in a.rows.split(",")]:
-        kc = [normal(layers, heads, frozen, hd) for _ in range(r)]
-        vc = [normal(layers, heads, frozen, hd) for _ in range(r)]
+        kc = [normal(layers, 1, heads, frozen, hd) for _ in range(r)]  # a row's cache: a stack of one
+        vc = [normal(layers, 1, heads, frozen, hd) for _ in range(r)]
         for k in [int(x) for x in a.drafts.split(",")]:
             t = k * block
             j = torch.arange(t, device=dev)

@@ -150,9 +150,10 @@ class TransformerCore(Module):
     return table[pos].unsqueeze(1)
 
   # Every layer on the tokens ids [B, T] at positions pos: the hidden states [B, T, d] after the
-  # last, and, when collect is true, every layer's fresh rotated keys and values, [B, layers, Hkv, T,
-  # hd] each (otherwise h stands in for both). frozen_k, frozen_v: per layer what layer() takes as
-  # kl, vl with `at` (a cached forward's frozen keys/values, or buffers holding them), or None.
+  # last, and, when collect is true, every layer's fresh rotated keys and values, layer-major as the
+  # caches keep them, [layers, B, Hkv, T, hd] each (otherwise h stands in for both). frozen_k,
+  # frozen_v: per layer what layer() takes as kl, vl with `at` (a cached forward's frozen
+  # keys/values, or buffers holding them), or None.
   def layers_of(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, bias: Optional[Tensor],
                 cos: Tensor, sin: Tensor, weights: List[Tensor], frozen_k: Optional[List[Tensor]],
                 frozen_v: Optional[List[Tensor]], at: int, collect: bool) -> Tuple[Tensor, Tensor, Tensor]:
@@ -173,7 +174,7 @@ class TransformerCore(Module):
         vs.append(v)
     if not collect:
       return h, h, h
-    return h, torch.stack(ks, 1), torch.stack(vs, 1)
+    return h, torch.stack(ks, 0), torch.stack(vs, 0)
 
   # [B, 1, 1, T(query), T(key)]: whether each key's block (pos // block) is at or before its query's
   def block_causal(self: __torch__.freedave.TransformerCore, pos: Tensor, block: int) -> Tensor:
@@ -205,7 +206,7 @@ class TransformerCore(Module):
     h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, -1, False)
     return self.head(h, out_index, weights)
 
-  # full() that also returns every layer's rotated keys and values, [B, layers, Hkv, T, hd] each,
+  # full() that also returns every layer's rotated keys and values, [layers, B, Hkv, T, hd] each,
   # from which the caller freezes each row's block cache
   def fill(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
            block: int, out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
@@ -215,11 +216,11 @@ class TransformerCore(Module):
 
   # Cached forward of R rows at once. ids, pos, draft [R, T]: each row's drafts' query windows back
   # to back, draft = the draft a query belongs to (negative = padding). kcache/vcache: per row its
-  # frozen [layers, Hkv, F_r, hd]; key_keep, boolean [R, F] (F >= every F_r), says which frozen keys
+  # frozen [layers, 1, Hkv, F_r, hd]; key_keep, boolean [R, F] (F >= every F_r), says which frozen keys
   # a row's queries see. A query sees those and the fresh keys of its own draft (block-diagonal over
   # drafts; with block > 0 only those of its own block and before); a padding query sees the row's
   # padding keys, never a real query's, and no real query sees it. Returns the hidden states
-  # [R, T, d] and, with fresh_kv, every layer's fresh keys and values, [R, layers, Hkv, T, hd] each.
+  # [R, T, d] and, with fresh_kv, every layer's fresh keys and values, [layers, R, Hkv, T, hd] each.
   def cached_hidden(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
                     key_keep: Tensor, block: int, kcache: List[Tensor], vcache: List[Tensor], cos: Tensor,
                     sin: Tensor, weights: List[Tensor], fresh_kv: bool) -> Tuple[Tensor, Tensor, Tensor]:
@@ -229,7 +230,7 @@ class TransformerCore(Module):
     # Two layouts of the keys, by measurement (docs/results.md, "Cached keys"). Where one layer's
     # frozen keys and values of all rows are small (concat_bytes, 32 MiB by default), every layer
     # attends over them concatenated with its fresh ones (2 ops a layer), the rows' caches stacked
-    # once, layer-major (rows frozen at one length come stacked: cached_stacked). Where they are
+    # once, layer-major (under CUDA graphs the caller stacks them: cached_stacked). Where they are
     # large, the concatenation's copies cost more than the ops saved (LLaDA-8B shape, 8 rows x 1
     # draft, 64 MiB a layer: 22.0 ms concatenating, 15.5 with a buffer), so the rows' caches are
     # copied once into one buffer with room for the fresh keys, which every layer writes (4 ops a
@@ -240,7 +241,7 @@ class TransformerCore(Module):
     bias = self.cached_bias(pos, draft, key_keep, block, weights[4].dtype)
     kbuf = self.frozen_rows(kcache, f, t)
     vbuf = self.frozen_rows(vcache, f, t)
-    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, kbuf.unbind(1), vbuf.unbind(1), f, False)
+    h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, kbuf.unbind(0), vbuf.unbind(0), f, False)
     return h, kbuf.narrow(3, f, t), vbuf.narrow(3, f, t)
 
   # cached_hidden() with the rows' frozen keys and values stacked layer-major, [layers, R, Hkv, F,
@@ -276,31 +277,30 @@ class TransformerCore(Module):
     h, k, v = self.stacked_hidden(ids, pos, draft, key_keep, block, kst, vst, cos, sin, weights, True)
     return self.head(h, out_index, weights), k, v
 
-  # The rows' frozen [layers, Hkv, F_r, hd] in one tensor, each padded to F = the longest: with no
-  # room, layer-major, [layers, R, Hkv, F, hd], for concatenating (each layer's rows one contiguous
-  # tensor); with room, [R, layers, Hkv, F + room, hd], a buffer whose last `room` positions are left
-  # for the layers to write before any read. Rows frozen at one length (the decoders pad fills to a
-  # multiple of 128) are one stack; rows of several lengths are copied one by one, the gaps zero
-  # (masked, but never NaN).
+  # The rows' frozen [layers, 1, Hkv, F_r, hd] in one layer-major tensor [layers, R, Hkv, F + room,
+  # hd], each padded to F = the longest (each layer's rows one contiguous tensor), the last `room`
+  # positions left for the layers to write before any read. Rows frozen at one length (the decoders
+  # pad fills to a multiple of 128) are one concatenation; rows of several lengths are copied one by
+  # one, the gaps zero (masked, but never NaN).
   def frozen_rows(self: __torch__.freedave.TransformerCore, cache: List[Tensor], f: int, room: int) -> Tensor:
     r = len(cache)
     equal = True
     for j in range(r):
-      if cache[j].size(2) != f:
+      if cache[j].size(3) != f:
         equal = False
     if equal and room == 0:
-      return torch.stack(cache, 1)
+      if r == 1:
+        return cache[0]  # read where it lies
+      return torch.cat(cache, 1)
     dt = cache[0].dtype
-    shape = [r, self.layers, self.kv_heads, f + room, self.head_dim]
+    shape = [self.layers, r, self.kv_heads, f + room, self.head_dim]
     if equal:
       out = torch.empty(shape, dtype=dt, device=cache[0].device)
-      out.narrow(3, 0, f).copy_(torch.stack(cache, 0))
+      out.narrow(3, 0, f).copy_(torch.cat(cache, 1))
     else:
       out = torch.zeros(shape, dtype=dt, device=cache[0].device)
       for j in range(r):
-        out[j].narrow(2, 0, cache[j].size(2)).copy_(cache[j])
-    if room == 0:
-      return out.transpose(0, 1)
+        out.narrow(1, j, 1).narrow(3, 0, cache[j].size(3)).copy_(cache[j])
     return out
 
   # the logits [R, W, V] of a cached forward (see cached_hidden)
@@ -310,7 +310,7 @@ class TransformerCore(Module):
     h, kf, vf = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights, False)
     return self.head(h, out_index, weights)
 
-  # cached() that also returns the fresh keys and values, [R, layers, Hkv, T, hd] each: what a
+  # cached() that also returns the fresh keys and values, [layers, R, Hkv, T, hd] each: what a
   # block-causal row appends to its cache once the block they belong to is finished, and what a
   # row filling its cache in this call freezes
   def cached_kv(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
@@ -318,6 +318,18 @@ class TransformerCore(Module):
                 cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
     h, kf, vf = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights, True)
     return self.head(h, out_index, weights), kf, vf
+
+  # The greedy pick at each position of logits [N, W, V] over the vocabulary without the id
+  # excluded, as dev.freedave.model.DiffusionLM.greedy gives it: the argmax, and the sum of
+  # exp(logit - max), in one float32 [2, N, W] (one read for the host; ids are exact in float32 below
+  # 2^24). The same aten ops as that method's DJL default, so the same numbers, in one call.
+  def greedy(self: __torch__.freedave.TransformerCore, logits: Tensor, excluded: int) -> Tensor:
+    bias = torch.zeros([logits.size(2)], dtype=logits.dtype, device=logits.device)
+    bias.narrow(0, excluded, 1).fill_(float("-inf"))
+    masked = logits + bias
+    top = torch.max(masked, -1, True)[0]
+    sums = torch.sum(torch.exp(masked - top), [-1])
+    return torch.stack([torch.argmax(masked, -1).to(sums.dtype), sums])
 
   # every position's logits with autograd (a trainer's forward: tensors only, keep always applied)
   def train_logits(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, cos: Tensor,

@@ -253,7 +253,7 @@ final class BatchForward {
           }
         }
       }
-      List<Prediction> p = Sampler.predict(model.spec(), logits, rows);
+      List<Prediction> p = Sampler.predict(model, logits, w, rows);
       for (int r = 0; r < n; r++) {
         preds[idx.get(r)] = p.get(r);
       }
@@ -373,8 +373,7 @@ final class BatchForward {
       for (int i = 0; i < r; i++) {
         filled[rowIdx.get(i).get(0)] = grown[i]; // the row takes it with its first sequence's predictions
       }
-      List<Prediction> p = Sampler.predict(model.spec(), logits.reshape((long) rb * kb, w, logits.getShape().get(2)),
-          slots);
+      List<Prediction> p = Sampler.predict(model, logits, w, slots); // [rb, kb * w, V]: slots of w back to back
       for (int i = 0; i < r; i++) {
         for (int d = 0; d < rowIdx.get(i).size(); d++) {
           preds[rowIdx.get(i).get(d)] = p.get(i * kb + d);

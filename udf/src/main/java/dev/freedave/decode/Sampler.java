@@ -1,39 +1,31 @@
 package dev.freedave.decode;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import dev.freedave.model.ModelSpec;
+import dev.freedave.model.DiffusionLM;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
 /**
  * predict(): logits of each sequence's block → the token at every position and its confidence.
- * Greedy rows are reduced on the device, so only [N, W] tokens and confidences cross to the host;
- * rows with a temperature sample on the host with noise keyed by their state.
+ * Greedy picks are reduced on the device ({@link DiffusionLM#greedy}), so only they cross to the
+ * host; rows with a temperature sample on the host with noise keyed by their state.
  */
 final class Sampler {
   private Sampler() {}
 
   /**
-   * x0 = argmax, conf = max softmax probability, over the vocabulary without the mask id.
+   * x0 = argmax, conf = max softmax probability, over the vocabulary without the mask id (committing
+   * it would leave the position masked forever).
    *
-   * @param logits float32 [N, W, V]: row i holds the window of {@code rows.get(i)}
-   * @param rows the sequence of each logits row; null for a row nobody reads (its prediction is null)
+   * @param logits float32 [.., V], the windows of {@code rows} back to back, w positions each
+   * @param rows the sequence of each window; null for a window nobody reads (its prediction is null)
    */
-  static List<Prediction> predict(ModelSpec spec, NDArray logits, List<Sequence> rows) {
-    int w = (int) logits.getShape().get(1);
-    int vocab = (int) logits.getShape().get(2);
-    // the mask id is never a prediction: committing it would leave the position masked forever.
-    // Added as a bias, not written in place: a forward's logits may be read-only (inference tensors).
-    NDArray noMask = logits.getManager().zeros(new Shape(vocab));
-    noMask.set(new NDIndex("{}", spec.maskTokenId()), Float.NEGATIVE_INFINITY);
-    NDArray masked = logits.add(noMask);
-    NDArray max = masked.max(new int[] {-1}, true); // [N,W,1]
-    int[] argmax = masked.argMax(-1).toType(DataType.INT32, false).toIntArray();
-    float[] sumExp = masked.sub(max).exp().sum(new int[] {-1}).toFloatArray();
+  static List<Prediction> predict(DiffusionLM model, NDArray logits, int w, List<Sequence> rows) {
+    int mask = model.spec().maskTokenId();
+    DiffusionLM.Picks picks = model.greedy(logits, mask);
+    int vocab = (int) logits.getShape().get(logits.getShape().dimension() - 1);
+    NDArray windows = null; // [N, w, V], for rows that sample
     List<Prediction> preds = new ArrayList<>(rows.size());
     for (int r = 0; r < rows.size(); r++) {
       Sequence s = rows.get(r);
@@ -44,11 +36,16 @@ final class Sampler {
       int[] x0 = new int[s.windowLength()];
       float[] conf = new float[s.windowLength()];
       for (int j = 0; j < s.windowLength(); j++) {
-        x0[j] = argmax[r * w + j];
-        conf[j] = 1f / sumExp[r * w + j]; // exp(max - max) / Σ exp(l - max)
+        x0[j] = picks.tokens()[r * w + j];
+        conf[j] = 1f / picks.expSums()[r * w + j]; // exp(max - max) / Σ exp(l - max)
       }
       if (s.temperature() > 0) {
-        sample(s, masked.get(r).toFloatArray(), vocab, x0, conf); // the mask column is -inf here too
+        windows = windows != null ? windows : logits.reshape(rows.size(), w, vocab);
+        float[] window = windows.get(r).toFloatArray();
+        for (int j = 0; j < w; j++) {
+          window[j * vocab + mask] = Float.NEGATIVE_INFINITY;
+        }
+        sample(s, window, vocab, x0, conf);
       }
       preds.add(new Prediction(s.windowStart(), x0, conf));
     }

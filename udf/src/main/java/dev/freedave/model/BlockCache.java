@@ -4,7 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
 /**
- * One row's frozen keys and values for the block being decoded, [layers, Hkv, F, hd] each: the
+ * One row's frozen keys and values for the block being decoded, [layers, 1, Hkv, F, hd] each (laid
+ * out as a stack of one row, which is how a cached forward takes the caches of its rows): the
  * rotated K/V of the fill forward at positions [0, F), F the fill's padded length. A cached query
  * attends to the positions below {@code visibleEnd} outside [hiddenStart, hiddenEnd): the prefix
  * cache sees the prefix, the dual cache the whole row but the query window, whose keys every cached

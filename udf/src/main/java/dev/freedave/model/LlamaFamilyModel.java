@@ -2,7 +2,6 @@ package dev.freedave.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -141,6 +140,11 @@ public final class LlamaFamilyModel implements DiffusionLM {
   }
 
   @Override
+  public Picks greedy(NDArray logits, int excluded) {
+    return core.greedy(logits, excluded);
+  }
+
+  @Override
   public boolean supportsCache() {
     return true;
   }
@@ -155,11 +159,12 @@ public final class LlamaFamilyModel implements DiffusionLM {
     try (NDManager scope = m.newSubManager()) {
       NDList result = core.fill(ids, rowPositions(scope, b, len), keyMask, block, outputIndex, rope.upTo(len),
           weights.list());
-      NDArray keys = result.get(1); // [B, layers, Hkv, L, hd]
+      NDArray keys = result.get(1); // [layers, B, Hkv, L, hd]
       NDArray values = result.get(2);
       for (int i = 0; i < b; i++) {
         // every row keeps the fill's whole (padded) length, so rows of one length stack in one copy
-        caches.add(cacheOf(keys.get(i), values.get(i), CacheFill.of(mode, block, len, lengths[i], queryStart[i],
+        NDIndex row = new NDIndex(":, {}:{}", i, i + 1);
+        caches.add(cacheOf(keys.get(row), values.get(row), CacheFill.of(mode, block, len, lengths[i], queryStart[i],
             queryEnd[i])));
       }
       NDArray logits = result.get(0);
@@ -172,7 +177,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
     }
   }
 
-  /** A fill's frozen keys and values of one row, [layers, Hkv, L, hd] each, as that row's cache. */
+  /** A fill's frozen keys and values of one row, [layers, 1, Hkv, L, hd] each, as that row's cache. */
   private BlockCache cacheOf(NDArray keys, NDArray values, CacheFill f) {
     NDManager own = manager.newSubManager();
     keys.attach(own);
@@ -215,31 +220,17 @@ public final class LlamaFamilyModel implements DiffusionLM {
     NDManager m = ids.getManager();
     try (NDManager scope = m.newSubManager()) {
       NDArray keyKeep = scope.create(keep, new Shape(r, frozen));
-      final int f = frozen;
-      NDList out;
-      if (core.concatenates(r, frozen) && rows.stream().allMatch(c -> c.frozenLength() == f)) {
-        // the rows' caches stacked here, so that the call's tensors are all a CUDA graph needs as inputs
-        NDList k = new NDList();
-        NDList v = new NDList();
-        rows.forEach(c -> {
-          k.add(c.keys());
-          v.add(c.values());
-        });
-        out = core.cachedStacked(ids, positions, drafts, keyKeep, block, stackRows(k, scope), stackRows(v, scope),
-            outputIndex, rope.upTo(maxPos), weights.list(), fresh);
-      } else {
-        out = core.cached(ids, positions, drafts, keyKeep, block, rows, outputIndex, rope.upTo(maxPos),
-            weights.list(), fresh);
-      }
+      NDList out = core.cached(ids, positions, drafts, keyKeep, block, rows, outputIndex, rope.upTo(maxPos),
+          weights.list(), fresh);
       for (int i = 0; fresh && i < r; i++) {
         BlockCache c = caches.get(i);
         if (c == null) {
           // copied out of the call's buffer, which holds every row: the cache outlives the call
-          NDIndex row = new NDIndex(":, :, :{}", fills[i].length());
-          grown[i] = cacheOf(out.get(1).get(i).get(row).duplicate(), out.get(2).get(i).get(row).duplicate(),
-              fills[i]);
+          NDIndex row = new NDIndex(":, {}:{}, :, :{}", i, i + 1, fills[i].length());
+          grown[i] = cacheOf(out.get(1).get(row).duplicate(), out.get(2).get(row).duplicate(), fills[i]);
         } else if (commitTo != null && commitTo[i] > c.visibleEnd()) {
-          grown[i] = appended(c, out.get(1).get(i), out.get(2).get(i), commitTo[i]);
+          NDIndex row = new NDIndex(":, {}:{}, :, :{}", i, i + 1, commitTo[i] - c.visibleEnd());
+          grown[i] = appended(c, out.get(1).get(row), out.get(2).get(row), commitTo[i]);
         }
       }
       NDArray logits = out.get(0);
@@ -249,17 +240,16 @@ public final class LlamaFamilyModel implements DiffusionLM {
   }
 
   /**
-   * A new cache holding {@code c}'s visible keys/values and then the first {@code to - visibleEnd}
-   * fresh ones of a forward whose queries began at its visible end, [layers, Hkv, n, hd] each.
+   * A new cache holding {@code c}'s visible keys/values and then the fresh ones of a forward whose
+   * queries began at its visible end, up to position {@code to}: {@code freshK}, {@code freshV}
+   * [layers, 1, Hkv, to - visibleEnd, hd] each.
    */
   private BlockCache appended(BlockCache c, NDArray freshK, NDArray freshV, int to) {
-    int n = to - c.visibleEnd();
     NDManager own = manager.newSubManager();
     try {
-      NDIndex kept = new NDIndex(":, :, :{}", c.visibleEnd());
-      NDIndex added = new NDIndex(":, :, :{}", n);
-      NDArray k = c.keys().get(kept).concat(freshK.get(added), 2);
-      NDArray v = c.values().get(kept).concat(freshV.get(added), 2);
+      NDIndex kept = new NDIndex(":, :, :, :{}", c.visibleEnd());
+      NDArray k = c.keys().get(kept).concat(freshK, 3);
+      NDArray v = c.values().get(kept).concat(freshV, 3);
       k.attach(own);
       v.attach(own);
       return new BlockCache(own, k, v, to, to, to, to, to, to);
@@ -267,13 +257,6 @@ public final class LlamaFamilyModel implements DiffusionLM {
       own.close();
       throw e;
     }
-  }
-
-  /** Rows' [layers, Hkv, F, hd] as [layers, R, Hkv, F, hd] in {@code scope}: one row a view, several a copy. */
-  private static NDArray stackRows(NDList rows, NDManager scope) {
-    NDArray out = rows.size() == 1 ? rows.get(0).expandDims(1) : NDArrays.stack(rows, 1);
-    out.attach(scope);
-    return out;
   }
 
   /** [B, L] positions 0..L-1 in every row. */

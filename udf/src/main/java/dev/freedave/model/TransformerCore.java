@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -53,12 +54,20 @@ final class TransformerCore implements AutoCloseable {
    */
   static final String CONCAT_BYTES = "freedave.cached-concat-bytes";
 
+  /**
+   * {@code -Dfreedave.stacked-caches=true} (read at each load): cached forwards of rows frozen at one
+   * length take their caches stacked by the caller, as they do under CUDA graphs, also without them
+   * (for tests and comparison; called, the core's own stacking costs fewer host calls).
+   */
+  static final String STACKED_CACHES = "freedave.stacked-caches";
+
   private final Model model;
   private final PtSymbolBlock block;
   private final CudaGraphs graphs; // null: every forward is called
   private final boolean optimize; // the graph optimiser: off under CUDA graphs (see CudaGraphs)
   private final long concatBytes;
   private final long kvBytesPerRowPosition; // one layer's key + value of one position of one row
+  private final boolean stackCaches; // the caller stacks equal-length caches (cached_stacked): graphs need tensors
 
   private TransformerCore(Model model, boolean cuda, long concatBytes, long kvBytesPerRowPosition) {
     this.model = model;
@@ -67,6 +76,7 @@ final class TransformerCore implements AutoCloseable {
     this.optimize = OPTIMIZE && graphs == null;
     this.concatBytes = concatBytes;
     this.kvBytesPerRowPosition = kvBytesPerRowPosition;
+    this.stackCaches = graphs != null || Boolean.getBoolean(STACKED_CACHES);
   }
 
   /** The core for {@code c}'s shapes; the residual stream's dtype is the family's ({@link ModelFamily#residualFp32}). */
@@ -132,24 +142,6 @@ final class TransformerCore implements AutoCloseable {
   }
 
   /**
-   * Whether a cached forward of {@code rows} rows frozen at one length {@code frozen} concatenates
-   * their frozen keys with the fresh ones in every layer (the source says when): then the caller
-   * stacks the caches and calls {@link #cachedStacked}, whose tensors a CUDA graph can take as they
-   * are (one input for all rows' caches).
-   */
-  boolean concatenates(int rows, int frozen) {
-    // one row's cache is stacked as a view, with no copy to save: always concatenated
-    return rows == 1 || rows * frozen * kvBytesPerRowPosition <= concatBytes;
-  }
-
-  /** {@link #cached} with the rows' caches stacked layer-major, [layers, R, Hkv, F, hd] each. */
-  NDList cachedStacked(NDArray ids, NDArray pos, NDArray drafts, NDArray keyKeep, int block, NDArray keys,
-      NDArray values, NDArray outIndex, RopeTable.Tables rope, IValue weights, boolean freshKv) {
-    return call(freshKv ? "cached_stacked_kv" : "cached_stacked", ids.getManager(), ids, pos, drafts, keyKeep, block,
-        keys, values, outIndex, rope.cos(), rope.sin(), weights);
-  }
-
-  /**
    * {@code method(args)}: args are tensors (NDArray), the weights list (an IValue), booleans and ints,
    * the first the ids, whose size is the call's query tokens; from a CUDA graph where one applies.
    * The result is the method's tensor or its tuple's, in {@code manager}.
@@ -171,20 +163,72 @@ final class TransformerCore implements AutoCloseable {
 
   /**
    * Logits [R, W, V] of R rows' draft windows against their frozen caches (see the source for the
-   * layout); with {@code freshKv} also the fresh keys and values, [R, layers, Hkv, T, hd] each.
+   * layout); with {@code freshKv} also the fresh keys and values, [layers, R, Hkv, T, hd] each.
    */
   NDList cached(NDArray ids, NDArray pos, NDArray drafts, NDArray keyKeep, int block, List<BlockCache> caches,
       NDArray outIndex, RopeTable.Tables rope, IValue weights, boolean freshKv) {
+    NDManager m = ids.getManager();
+    int frozen = caches.get(0).frozenLength();
+    if (stackCaches && concatenates(caches.size(), frozen)
+        && caches.stream().allMatch(c -> c.frozenLength() == frozen)) {
+      // a graph takes tensors, not lists (a list's caches would be baked in): the rows' caches
+      // stacked here, one copy a step, for the core's cached_stacked
+      NDList k = new NDList();
+      NDList v = new NDList();
+      caches.forEach(c -> {
+        k.add(c.keys());
+        v.add(c.values());
+      });
+      try (NDManager scope = m.newSubManager()) {
+        return call(freshKv ? "cached_stacked_kv" : "cached_stacked", m, ids, pos, drafts, keyKeep, block,
+            stackRows(k, scope), stackRows(v, scope), outIndex, rope.cos(), rope.sin(), weights);
+      }
+    }
+    // called: the core stacks the caches itself, in its own ops rather than a DJL op's 13-40 µs each
     PtNDArray[] keys = new PtNDArray[caches.size()];
     PtNDArray[] values = new PtNDArray[caches.size()];
     for (int i = 0; i < keys.length; i++) {
       keys[i] = (PtNDArray) caches.get(i).keys();
       values[i] = (PtNDArray) caches.get(i).values();
     }
-    // lists of the rows' caches: never from a graph, which would bake in this call's caches
     try (IValue k = IValue.listFrom(keys); IValue v = IValue.listFrom(values)) {
-      return direct(freshKv ? "cached_kv" : "cached", ids.getManager(), ids, pos, drafts, keyKeep, block, k, v,
-          outIndex, rope.cos(), rope.sin(), weights);
+      return direct(freshKv ? "cached_kv" : "cached", m, ids, pos, drafts, keyKeep, block, k, v, outIndex,
+          rope.cos(), rope.sin(), weights);
+    }
+  }
+
+  /**
+   * Whether the core concatenates the frozen keys of {@code rows} rows frozen at one length
+   * {@code frozen} with the fresh ones in every layer (the source's rule; one row always does), which
+   * is when a graphed call takes them stacked.
+   */
+  private boolean concatenates(int rows, int frozen) {
+    return rows == 1 || rows * frozen * kvBytesPerRowPosition <= concatBytes;
+  }
+
+  /**
+   * Rows' [layers, 1, Hkv, F, hd] as [layers, R, Hkv, F, hd]: one row's as it is (a cache is laid
+   * out as a stack of one), several rows' concatenated in {@code scope}.
+   */
+  private static NDArray stackRows(NDList rows, NDManager scope) {
+    if (rows.size() == 1) {
+      return rows.get(0);
+    }
+    NDArray out = NDArrays.concat(rows, 1);
+    out.attach(scope);
+    return out;
+  }
+
+  /** {@link DiffusionLM#greedy} of logits [N, W, V] in one call and one read back (called, never graphed). */
+  DiffusionLM.Picks greedy(NDArray logits, int excluded) {
+    try (NDManager scope = logits.getManager().newSubManager()) {
+      float[] both = direct("greedy", scope, logits, excluded).singletonOrThrow().toFloatArray();
+      int n = both.length / 2;
+      int[] tokens = new int[n];
+      for (int i = 0; i < n; i++) {
+        tokens[i] = (int) both[i];
+      }
+      return new DiffusionLM.Picks(tokens, java.util.Arrays.copyOfRange(both, n, both.length));
     }
   }
 

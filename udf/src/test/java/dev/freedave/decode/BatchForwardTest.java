@@ -119,7 +119,7 @@ class BatchForwardTest {
           float[] kb = b.keys().toFloatArray();
           float[] va = a.values().toFloatArray();
           float[] vb = b.values().toFloatArray();
-          long stride = a.keys().getShape().get(3); // [layers, Hkv, L, hd]: position p of every head at p * hd
+          long stride = a.keys().getShape().get(4); // [layers, 1, Hkv, L, hd]: position p of every head at p * hd
           for (int e = 0; e < ka.length; e++) {
             int p = (int) ((e / stride) % a.frozenLength());
             if (a.visible(p)) {

@@ -137,20 +137,25 @@ class BlockCacheTest {
   /**
    * The batched path against the per-row path: ragged rows, different drafts, one call vs one call per
    * row; with several rows' frozen keys concatenated in every layer (the default at these sizes) and
-   * written into one buffer (what large caches take: a concatenation limit of 0 bytes forces it).
+   * written into one buffer (what large caches take: a concatenation limit of 0 bytes forces it), and
+   * with rows frozen at one length stacked by the caller (the path CUDA graphs take).
    */
   @ParameterizedTest
   @CsvSource({"LLADA,PREFIX,concat", "LLADA,DUAL,concat", "DREAM,PREFIX,concat", "DREAM,DUAL,concat",
-      "LLADA,DUAL,buffer", "DREAM,PREFIX,buffer"})
+      "LLADA,DUAL,buffer", "DREAM,PREFIX,buffer", "LLADA,DUAL,stacked", "DREAM,PREFIX,stacked"})
   void batchedCachedAttentionEqualsThePerRowPath(ModelFamily family, CacheMode mode, String keys) throws Exception {
     DiffusionLM loaded;
     if (keys.equals("buffer")) {
       System.setProperty(TransformerCore.CONCAT_BYTES, "0");
     }
+    if (keys.equals("stacked")) {
+      System.setProperty(TransformerCore.STACKED_CACHES, "true"); // the path CUDA graphs take
+    }
     try {
       loaded = tiny(family, 8);
     } finally {
       System.clearProperty(TransformerCore.CONCAT_BYTES);
+      System.clearProperty(TransformerCore.STACKED_CACHES);
     }
     try (DiffusionLM model = loaded; NDManager m = model.newScope()) {
       Random r = new Random(5);

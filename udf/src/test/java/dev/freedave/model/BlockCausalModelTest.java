@@ -145,7 +145,7 @@ class BlockCausalModelTest {
           assertThat(Fixtures.maxAbsDiff(Arrays.copyOfRange(got, r * B * v, (r + 1) * B * v),
               Arrays.copyOfRange(ref, (blockStart[r] + B) * v, (blockStart[r] + 2 * B) * v))).isLessThan(1e-4f);
           assertThat(grown[r].visibleEnd()).isEqualTo(blockStart[r] + B);
-          assertThat(grown[r].keys().getShape().get(2)).isEqualTo(blockStart[r] + B);
+          assertThat(grown[r].keys().getShape().get(3)).isEqualTo(blockStart[r] + B);
         }
       }
       caches.forEach(BlockCache::close);

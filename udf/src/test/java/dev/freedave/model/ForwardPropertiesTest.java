@@ -38,6 +38,43 @@ class ForwardPropertiesTest {
     }
   }
 
+  /**
+   * The core's one-call greedy reduction gives what the interface's DJL default gives, to the bit
+   * (the decoders' lossless checks compare tokens and confidences exactly), and never picks the
+   * excluded id even where it holds the largest logit.
+   */
+  @org.junit.jupiter.api.Test
+  void greedyInOneCallEqualsTheDefault() throws Exception {
+    try (LlamaFamilyModel model = tiny(ModelFamily.LLADA); NDManager m = model.newScope()) {
+      DiffusionLM byDefault = new DiffusionLM() {
+        @Override
+        public ModelSpec spec() {
+          return model.spec();
+        }
+
+        @Override
+        public NDManager newScope() {
+          return model.newScope();
+        }
+
+        @Override
+        public NDArray logits(NDArray ids, NDArray keyMask, NDArray positions, NDArray outputIndex) {
+          throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void close() {}
+      };
+      long[] ids = randomIds(new Random(5), 3 * 9, 64);
+      NDArray logits = model.logits(m.create(ids, new Shape(3, 9)), null, null); // [3, 9, V]
+      int excluded = (int) logits.argMax(-1).toLongArray()[4]; // the top id at one position
+      DiffusionLM.Picks core = model.greedy(logits, excluded);
+      DiffusionLM.Picks djl = byDefault.greedy(logits, excluded);
+      assertThat(core.tokens()).hasSize(27).isEqualTo(djl.tokens()).doesNotContain(excluded);
+      assertThat(core.expSums()).isEqualTo(djl.expSums());
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(ModelFamily.class)
   void firstPositionSeesTheLastToken(ModelFamily family) throws Exception {
