@@ -150,8 +150,10 @@ class TransformerCore(Module):
     return table[pos].unsqueeze(1)
 
   # Every layer on the tokens ids [B, T] at positions pos: the hidden states [B, T, d] after the
-  # last, and, when collect is true, every layer's fresh rotated keys and values, layer-major as the
-  # caches keep them, [layers, B, Hkv, T, hd] each (otherwise h stands in for both). frozen_k,
+  # last, and, when collect is true, every layer's fresh rotated keys and values, [B, layers, 1, Hkv,
+  # T, hd] each: row b's is a cache as the callers keep it, one contiguous stack of one row, so that
+  # several rows' caches concatenate in one copy kernel (strided ones take a copy each; otherwise h
+  # stands in for both). frozen_k,
   # frozen_v: per layer what layer() takes as kl, vl with `at` (a cached forward's frozen
   # keys/values, or buffers holding them), or None.
   def layers_of(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, bias: Optional[Tensor],
@@ -174,7 +176,7 @@ class TransformerCore(Module):
         vs.append(v)
     if not collect:
       return h, h, h
-    return h, torch.stack(ks, 0), torch.stack(vs, 0)
+    return h, torch.stack(ks, 1).unsqueeze(2), torch.stack(vs, 1).unsqueeze(2)
 
   # [B, 1, 1, T(query), T(key)]: whether each key's block (pos // block) is at or before its query's
   def block_causal(self: __torch__.freedave.TransformerCore, pos: Tensor, block: int) -> Tensor:
@@ -206,7 +208,7 @@ class TransformerCore(Module):
     h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, None, None, -1, False)
     return self.head(h, out_index, weights)
 
-  # full() that also returns every layer's rotated keys and values, [layers, B, Hkv, T, hd] each,
+  # full() that also returns every layer's rotated keys and values, [B, layers, 1, Hkv, T, hd] each,
   # from which the caller freezes each row's block cache
   def fill(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, keep: Tensor, masked: bool,
            block: int, out_index: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
@@ -220,7 +222,7 @@ class TransformerCore(Module):
   # a row's queries see. A query sees those and the fresh keys of its own draft (block-diagonal over
   # drafts; with block > 0 only those of its own block and before); a padding query sees the row's
   # padding keys, never a real query's, and no real query sees it. Returns the hidden states
-  # [R, T, d] and, with fresh_kv, every layer's fresh keys and values, [layers, R, Hkv, T, hd] each.
+  # [R, T, d] and, with fresh_kv, every layer's fresh keys and values, [R, layers, 1, Hkv, T, hd] each.
   def cached_hidden(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,
                     key_keep: Tensor, block: int, kcache: List[Tensor], vcache: List[Tensor], cos: Tensor,
                     sin: Tensor, weights: List[Tensor], fresh_kv: bool) -> Tuple[Tensor, Tensor, Tensor]:
@@ -242,7 +244,10 @@ class TransformerCore(Module):
     kbuf = self.frozen_rows(kcache, f, t)
     vbuf = self.frozen_rows(vcache, f, t)
     h, k, v = self.layers_of(ids, pos, bias, cos, sin, weights, kbuf.unbind(0), vbuf.unbind(0), f, False)
-    return h, kbuf.narrow(3, f, t), vbuf.narrow(3, f, t)
+    if not fresh_kv:
+      return h, h, h
+    fresh = [r, self.layers, 1, self.kv_heads, t, self.head_dim]
+    return h, kbuf.narrow(3, f, t).transpose(0, 1).reshape(fresh), vbuf.narrow(3, f, t).transpose(0, 1).reshape(fresh)
 
   # cached_hidden() with the rows' frozen keys and values stacked layer-major, [layers, R, Hkv, F,
   # hd] each: every layer attends over its frozen keys concatenated with the fresh ones
@@ -310,7 +315,7 @@ class TransformerCore(Module):
     h, kf, vf = self.cached_hidden(ids, pos, draft, key_keep, block, kcache, vcache, cos, sin, weights, False)
     return self.head(h, out_index, weights)
 
-  # cached() that also returns the fresh keys and values, [layers, R, Hkv, T, hd] each: what a
+  # cached() that also returns the fresh keys and values, [R, layers, 1, Hkv, T, hd] each: what a
   # block-causal row appends to its cache once the block they belong to is finished, and what a
   # row filling its cache in this call freezes
   def cached_kv(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, draft: Tensor,

@@ -159,12 +159,11 @@ public final class LlamaFamilyModel implements DiffusionLM {
     try (NDManager scope = m.newSubManager()) {
       NDList result = core.fill(ids, rowPositions(scope, b, len), keyMask, block, outputIndex, rope.upTo(len),
           weights.list());
-      NDArray keys = result.get(1); // [layers, B, Hkv, L, hd]
+      NDArray keys = result.get(1); // [B, layers, 1, Hkv, L, hd]
       NDArray values = result.get(2);
       for (int i = 0; i < b; i++) {
         // every row keeps the fill's whole (padded) length, so rows of one length stack in one copy
-        NDIndex row = new NDIndex(":, {}:{}", i, i + 1);
-        caches.add(cacheOf(keys.get(row), values.get(row), CacheFill.of(mode, block, len, lengths[i], queryStart[i],
+        caches.add(cacheOf(keys.get(i), values.get(i), CacheFill.of(mode, block, len, lengths[i], queryStart[i],
             queryEnd[i])));
       }
       NDArray logits = result.get(0);
@@ -226,10 +225,10 @@ public final class LlamaFamilyModel implements DiffusionLM {
         BlockCache c = caches.get(i);
         if (c == null) {
           // copied out of the call's buffer, which holds every row: the cache outlives the call
-          NDIndex row = new NDIndex(":, {}:{}, :, :{}", i, i + 1, fills[i].length());
+          NDIndex row = new NDIndex("{}, :, :, :, :{}", i, fills[i].length());
           grown[i] = cacheOf(out.get(1).get(row).duplicate(), out.get(2).get(row).duplicate(), fills[i]);
         } else if (commitTo != null && commitTo[i] > c.visibleEnd()) {
-          NDIndex row = new NDIndex(":, {}:{}, :, :{}", i, i + 1, commitTo[i] - c.visibleEnd());
+          NDIndex row = new NDIndex("{}, :, :, :, :{}", i, commitTo[i] - c.visibleEnd());
           grown[i] = appended(c, out.get(1).get(row), out.get(2).get(row), commitTo[i]);
         }
       }

@@ -163,7 +163,7 @@ final class TransformerCore implements AutoCloseable {
 
   /**
    * Logits [R, W, V] of R rows' draft windows against their frozen caches (see the source for the
-   * layout); with {@code freshKv} also the fresh keys and values, [layers, R, Hkv, T, hd] each.
+   * layout); with {@code freshKv} also the fresh keys and values, [R, layers, 1, Hkv, T, hd] each.
    */
   NDList cached(NDArray ids, NDArray pos, NDArray drafts, NDArray keyKeep, int block, List<BlockCache> caches,
       NDArray outIndex, RopeTable.Tables rope, IValue weights, boolean freshKv) {
