@@ -2,6 +2,11 @@
 Chrome trace per shape): how many ops one forward dispatches, and the host time they take, by name.
 
     python notebooks/profile_summary.py DIR [--top 15]     # one block per trace, one JSON line each
+    python notebooks/profile_summary.py DIR --calls        # per trace: the core's calls by method
+
+With --calls (for `bench --trace`, whose traces hold a decoder's steps): how many calls of each core
+method the traced steps made and their mean duration, the host time between calls, and the ops of one
+call of the method that took the most time, in order with their durations in us (its middle call).
 
 An op counts when no op encloses it: an aten op (or fused kernel group) that the scripted core's
 interpreter dispatched, not the ops it calls in turn. The events of the core's methods themselves
@@ -54,13 +59,47 @@ def summarize(path, top):
                       "by_op": {op: {"count": names[op], "ms": times[op] / 1e3} for op in names}}))
 
 
+def calls(path):
+    with open(path) as f:
+        events = sorted((e for e in json.load(f) if e.get("ph") == "X"), key=lambda e: (e["ts"], -e["dur"]))
+    methods, end = [], float("-inf")
+    for e in events:  # outermost method events: one per call from Java
+        if "::" not in e["name"] and e["ts"] >= end:
+            methods.append(e)
+            end = e["ts"] + e["dur"]
+    count, total = collections.Counter(), collections.Counter()
+    for e in methods:
+        count[e["name"]] += 1
+        total[e["name"]] += e["dur"]
+    gaps = [b["ts"] - (a["ts"] + a["dur"]) for a, b in zip(methods, methods[1:])]
+    print(f"{os.path.basename(path)[:-5]}: {len(methods)} calls, host time between calls {sum(gaps) / 1e3:.2f} ms")
+    for name in count:
+        print(f"   {name:<24} x {count[name]:4d}   mean {total[name] / count[name] / 1e3:6.3f} ms")
+    name = total.most_common(1)[0][0]
+    call = [e for e in methods if e["name"] == name][count[name] // 2]
+    inner = [e for e in events if call["ts"] <= e["ts"] and e["ts"] + e["dur"] <= call["ts"] + call["dur"] and e is not call]
+    inner = [e for e in inner if e["name"] != name] or inner
+    ops, end = [], float("-inf")
+    for e in inner:
+        if "::" in e["name"] and e["ts"] >= end or e["name"].startswith("fused"):
+            if e["ts"] >= end:
+                ops.append(e)
+                end = e["ts"] + e["dur"]
+    print(f"   one {name} call, {call['dur']:.0f} us, {len(ops)} ops:")
+    print("      " + " | ".join(f"{e['name'].replace('aten::', '')} {e['dur']:.0f}" for e in ops))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("dir")
     p.add_argument("--top", type=int, default=15)
+    p.add_argument("--calls", action="store_true", help="the core's calls by method instead of ops by name")
     a = p.parse_args()
     for path in sorted(glob.glob(os.path.join(a.dir, "*.json"))):
-        summarize(path, a.top)
+        if a.calls:
+            calls(path)
+        else:
+            summarize(path, a.top)
 
 
 if __name__ == "__main__":
