@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -228,7 +229,7 @@ final class TransformerCore implements AutoCloseable {
       for (int i = 0; i < n; i++) {
         tokens[i] = (int) both[i];
       }
-      return new DiffusionLM.Picks(tokens, java.util.Arrays.copyOfRange(both, n, both.length));
+      return new DiffusionLM.Picks(tokens, Arrays.copyOfRange(both, n, both.length));
     }
   }
 
