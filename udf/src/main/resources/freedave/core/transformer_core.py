@@ -151,11 +151,10 @@ class TransformerCore(Module):
 
   # Every layer on the tokens ids [B, T] at positions pos: the hidden states [B, T, d] after the
   # last, and, when collect is true, every layer's fresh rotated keys and values, [B, layers, 1, Hkv,
-  # T, hd] each: row b's is a cache as the callers keep it, one contiguous stack of one row, so that
-  # several rows' caches concatenate in one copy kernel (strided ones take a copy each; otherwise h
-  # stands in for both). frozen_k,
-  # frozen_v: per layer what layer() takes as kl, vl with `at` (a cached forward's frozen
-  # keys/values, or buffers holding them), or None.
+  # T, hd] each (otherwise h stands in for both): row b's is a cache as the callers keep it, one
+  # contiguous stack of one row, so that several rows' caches concatenate in one copy kernel (strided
+  # ones take a copy each). frozen_k, frozen_v: per layer what layer() takes as kl, vl with `at` (a
+  # cached forward's frozen keys/values, or buffers holding them), or None.
   def layers_of(self: __torch__.freedave.TransformerCore, ids: Tensor, pos: Tensor, bias: Optional[Tensor],
                 cos: Tensor, sin: Tensor, weights: List[Tensor], frozen_k: Optional[List[Tensor]],
                 frozen_v: Optional[List[Tensor]], at: int, collect: bool) -> Tuple[Tensor, Tensor, Tensor]:

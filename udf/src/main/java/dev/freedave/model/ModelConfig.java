@@ -40,7 +40,7 @@ public record ModelConfig(
     require(numHeads % numKvHeads == 0, "num heads %d is not a multiple of kv heads %d", numHeads, numKvHeads);
     require(headDim % 2 == 0, "head_dim %d must be even for rotary embeddings", headDim);
     // the core hands greedy picks back as float32, exact for ids below 2^24 (TransformerCore.greedy)
-    require(vocabSize < 1 << 24, "vocab %d is larger than 2^24 ids", vocabSize);
+    require(vocabSize < 1 << 24, "vocab %d is not below 2^24 ids", vocabSize);
   }
 
   /** This config with another mask id (one the tokenizer files name, where config.json has none). */
