@@ -5,7 +5,8 @@ Chrome trace per shape): how many ops one forward dispatches, and the host time 
     python notebooks/profile_summary.py DIR --calls        # per trace: the core's calls by method
 
 With --calls (for `bench --trace`, whose traces hold a decoder's steps): how many calls of each core
-method the traced steps made and their mean duration, the host time between calls, and the ops of one
+method the traced steps made and their mean duration, the host time between calls, the ops Java
+dispatched outside those calls (its own DJL ops; divide by the traced steps for a step's), and the ops of one
 call of the method that took the most time, in order with their durations in us (its middle call).
 
 An op counts when no op encloses it: an aten op (or fused kernel group) that the scripted core's
@@ -15,6 +16,7 @@ interpreter dispatched, not the ops it calls in turn. The events of the core's m
 inside is host time spent between ops (the interpreter, its guards, Java).
 """
 import argparse
+import bisect
 import collections
 import glob
 import json
@@ -73,6 +75,15 @@ def calls(path):
         total[e["name"]] += e["dur"]
     gaps = [b["ts"] - (a["ts"] + a["dur"]) for a, b in zip(methods, methods[1:])]
     print(f"{os.path.basename(path)[:-5]}: {len(methods)} calls, host time between calls {sum(gaps) / 1e3:.2f} ms")
+    starts = [m["ts"] for m in methods]
+    outside, end = collections.Counter(), float("-inf")
+    for e in events:  # top-level ops no call of the core encloses: the DJL ops Java dispatched itself
+        k = bisect.bisect_right(starts, e["ts"]) - 1
+        if "::" in e["name"] and e["ts"] >= end and (k < 0 or e["ts"] > methods[k]["ts"] + methods[k]["dur"]):
+            outside[e["name"]] += 1
+            end = e["ts"] + e["dur"]
+    print(f"   {sum(outside.values())} ops outside the core's calls: "
+          + (", ".join(f"{n.replace('aten::', '')} x {c}" for n, c in outside.most_common()) or "none"))
     for name in count:
         print(f"   {name:<24} x {count[name]:4d}   mean {total[name] / count[name] / 1e3:6.3f} ms")
     name = total.most_common(1)[0][0]
