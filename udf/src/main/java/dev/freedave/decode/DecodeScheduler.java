@@ -212,7 +212,7 @@ public final class DecodeScheduler {
 
     private DraftBudget budget(CacheMode policy) {
       return budgets.computeIfAbsent(policy, c -> new DraftBudget(draftBudget, DraftBudget.costsOf(model, c),
-          DraftBudget.acceptanceOf(model), BatchForward.padding(model)));
+          DraftBudget.acceptanceOf(model, c), BatchForward.padding(model)));
     }
 
     /**

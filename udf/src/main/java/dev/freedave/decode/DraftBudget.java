@@ -21,8 +21,9 @@ import java.util.function.ToDoubleFunction;
  * advance. {@link Policy#AUTO} picks the count k (1 .. each row's K) that maximises the expected
  * steps advanced per unit of forward time, from two things measured while decoding: the forward time
  * at each size ({@link Costs}) and how often a draft at each depth is accepted given the one before
- * it was ({@link Acceptance}), both shared by every scheduler on the model in this JVM (the costs one
- * table per cache policy, whose forwards are different programs). k = 1 costs what
+ * it was ({@link Acceptance}), both shared by every scheduler on the model in this JVM, one of each per
+ * cache policy (its forwards are different programs, and a cache changes what the model predicts).
+ * k = 1 costs what
  * a static step does and advances one step, so the choice never expects less than static decoding;
  * as rows finish (the tail of a partition) forwards get cheaper and k grows back. A guard checks the
  * choice against what forwards achieve: where drafted forwards advance slower than single steps, no
@@ -53,8 +54,20 @@ final class DraftBudget {
    * 1.5-3x, far above it; among counts that clear it the best estimate wins.
    */
   static final double MARGIN = 0.10;
+  /**
+   * A forward's work is at most this many times the largest work the cost table has measured: past
+   * it the table only extends its points (flat where they do not rise), so a larger forward is a
+   * trial, and a trial of 8 drafts on every row costs up to 8 forwards where drafts do not pay. On the
+   * H200 with a random LLaDA-8B-shaped model (drafts almost never accepted, a compute-bound forward at
+   * 8 rows), the one fresh point of static's size extended flat sent such trials three times a pass,
+   * and FreeDave ran at 0.91x static (docs/results.md, "LLaDA-8B shape end to end"); with the cap, a
+   * trial costs at most a second forward, and where the larger size pays the next trial goes twice
+   * as far again.
+   */
+  static final int EXPLORE = 2;
   private static final Map<DiffusionLM, Map<CacheMode, Costs>> COSTS = Collections.synchronizedMap(new WeakHashMap<>());
-  private static final Map<DiffusionLM, Acceptance> ACCEPTANCE = Collections.synchronizedMap(new WeakHashMap<>());
+  private static final Map<DiffusionLM, Map<CacheMode, Acceptance>> ACCEPTANCE =
+      Collections.synchronizedMap(new WeakHashMap<>());
 
   private final Policy policy;
   private final Costs costs;
@@ -104,13 +117,20 @@ final class DraftBudget {
   }
 
   /**
-   * The acceptance counts of {@code model}, shared by its schedulers as the cost table is: a run that
-   * starts without them assumes every draft accepted until its first rounds come back, and its first
-   * forwards then carry every draft (at 64 rows in flight on a compute-bound forward, a forward of 8x
-   * the work; FreeDave 0.93-0.96x static in one wave of rows).
+   * The acceptance counts of {@code model}'s rows under cache policy {@code cache}, shared by its
+   * schedulers as the cost table is: a run that starts without them assumes every draft accepted
+   * until its first rounds come back, and its first forwards then carry every draft (at 64 rows in
+   * flight on a compute-bound forward, a forward of 8x the work; FreeDave 0.93-0.96x static in one
+   * wave of rows). One per policy: the cache's approximation changes the predictions drafts are
+   * checked against, so a draft's chance differs between them (a random LLaDA-8B-shaped model on the
+   * H200: FreeDave made 1.04-1.17x fewer forwards than static with the dual cache at 1 row, 1.00x
+   * without a cache; docs/results.md, "LLaDA-8B shape end to end").
    */
-  static Acceptance acceptanceOf(DiffusionLM model) {
-    return ACCEPTANCE.computeIfAbsent(model, m -> new Acceptance());
+  static Acceptance acceptanceOf(DiffusionLM model, CacheMode cache) {
+    synchronized (ACCEPTANCE) {
+      return ACCEPTANCE.computeIfAbsent(model, m -> new EnumMap<>(CacheMode.class))
+          .computeIfAbsent(cache, c -> new Acceptance());
+    }
   }
 
   /** A verification round's outcome: {@code sent} drafts verified, the chain reached draft index {@code reached}. */
@@ -197,6 +217,7 @@ final class DraftBudget {
     int staticSteps = 0;
     double advance = 0; // expected steps one row's chain advances with k drafts
     double reach = 1;
+    long largest = costs.largestWork(); // 0: nothing measured yet, every size is a trial
     for (int k = 1; k <= maxDrafts; k++) {
       if (k > 1) {
         int j = Math.min(k - 1, DEPTHS - 1);
@@ -206,6 +227,9 @@ final class DraftBudget {
       int fit = Math.max(1, Math.min(draftRows, (maxSequences - fixedSteps) / k));
       int sequences = fixedSteps + fit * k;
       long work = work(fixedPositions + (long) fit * k * perDraft, sequences, padding.applyAsInt(sequences));
+      if (k > 1 && largest > 0 && work > EXPLORE * largest) {
+        continue;
+      }
       double rate = (fit * advance + fixedSteps) / costs.cost(work);
       if (k == 1) {
         staticRate = rate;
@@ -355,6 +379,11 @@ final class DraftBudget {
         return remembered;
       }
       return Math.min(between(work, this::fresh, Seen::nanos), remembered);
+    }
+
+    /** The largest work a counted forward has had (0 if none), stale bins included. */
+    synchronized long largestWork() {
+      return byBin.values().stream().mapToLong(Seen::work).max().orElse(0);
     }
 
     /** The moving averages, every bin: what a forward of {@code work} typically takes. */

@@ -6,6 +6,7 @@ import dev.freedave.model.CacheMode;
 import dev.freedave.testkit.OracleModel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /** The draft count follows the measured cost of forwards and the measured acceptance of drafts. */
@@ -164,6 +165,24 @@ class DraftBudgetTest {
   }
 
   @Test
+  void aCachePolicysRowsCountTheirOwnAcceptance() {
+    int[] ans = OracleDecodingTest.answer(16);
+    try (OracleModel m = new OracleModel(OracleDecodingTest.PROMPT.length, ans, 3, 0)) { // a draft fails every third position
+      DecodeConfig cfg = DecodeConfig.of(DecodeConfig.Method.FREEDAVE, 16, 16, 4, 0.9);
+      List<DecodeRequest> reqs = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        reqs.add(new DecodeRequest("r" + i, OracleDecodingTest.PROMPT, cfg, i));
+      }
+      new DecodeScheduler(m, 2, 64, "auto").decodeAll(reqs);
+      DraftBudget.Acceptance none = DraftBudget.acceptanceOf(m, CacheMode.NONE);
+      DraftBudget.Acceptance dual = DraftBudget.acceptanceOf(m, CacheMode.DUAL);
+      assertThat(IntStream.rangeClosed(1, 3).mapToDouble(none::given).min().orElseThrow()).as("measured").isLessThan(1);
+      assertThat(IntStream.rangeClosed(1, 3).mapToDouble(dual::given)).as("nothing known").containsOnly(1.0);
+      assertThat(DraftBudget.acceptanceOf(m, CacheMode.NONE)).isSameAs(DraftBudget.acceptanceOf(m, CacheMode.NONE));
+    }
+  }
+
+  @Test
   void aStaleSizeStillBoundsWhatTheFreshPointsExtend() {
     DraftBudget.Costs c = new DraftBudget.Costs();
     DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, c);
@@ -193,9 +212,27 @@ class DraftBudgetTest {
     for (DraftBudget b : List.of(r, l)) {
       rounds(b, 200, 8, 7); // every draft accepted
     }
-    // 8 rows of 32 positions: one draft each is the largest size known; 8 drafts are 8x it
+    // 8 rows of 32 positions: one draft each is the largest size known; 8 drafts are 8x it, and a
+    // trial goes at most twice as far as the largest size measured (EXPLORE)
     assertThat(r.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(1);
-    assertThat(l.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(8);
+    assertThat(l.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(2);
+  }
+
+  @Test
+  void aTrialGoesAtMostTwiceAsFarAsTheLargestSizeMeasuredAndFurtherWhereItPays() {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    rounds(b, 200, 8, 7); // every draft accepted
+    forward(b, 256, 2_000_000); // 8 rows x 32 positions, one draft each: the one size known
+    assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).as("512 is twice 256").isEqualTo(2);
+    forward(b, 512, 2_000_000); // and as cheap: the next trial goes twice as far
+    assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(4);
+    forward(b, 1024, 2_000_000);
+    assertThat(b.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(8);
+    DraftBudget computeBound = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    rounds(computeBound, 200, 8, 7);
+    forward(computeBound, 256, 2_000_000);
+    forward(computeBound, 512, 4_000_000); // twice the work, twice the time: no drafts pay
+    assertThat(computeBound.drafts(8, 8, 32, 0, 0, 1 << 20)).isEqualTo(1);
   }
 
   @Test
@@ -266,7 +303,7 @@ class DraftBudgetTest {
     DraftBudget b = everyDraftAcceptedAndSmallForwardsMeasured(c);
     b.forward(256, 1, 1, 900_000_000, "new shape"); // libtorch compiling for it
     assertThat(c.cost(256)).isEqualTo(1_000_000);
-    assertThat(b.drafts(8, 1, 32, 0, 0, 1 << 20)).isEqualTo(8);
+    assertThat(b.drafts(8, 1, 32, 0, 0, 1 << 20)).as("still a trial: twice the 32 measured").isEqualTo(2);
     b.forward(256, 1, 1, 2_000_000, "new shape");
     assertThat(c.cost(256)).isEqualTo(2_000_000);
     b.forward(256, 1, 1, 900_000_000, "another shape of that size"); // its first sight too
