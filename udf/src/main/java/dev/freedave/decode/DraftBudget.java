@@ -2,7 +2,6 @@ package dev.freedave.decode;
 
 import dev.freedave.model.CacheMode;
 import dev.freedave.model.DiffusionLM;
-import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.Locale;
@@ -65,9 +64,10 @@ final class DraftBudget {
    * as far again.
    */
   static final int EXPLORE = 2;
-  private static final Map<DiffusionLM, Map<CacheMode, Costs>> COSTS = Collections.synchronizedMap(new WeakHashMap<>());
-  private static final Map<DiffusionLM, Map<CacheMode, Acceptance>> ACCEPTANCE =
-      Collections.synchronizedMap(new WeakHashMap<>());
+  /** What a model's rows under one cache policy taught the budgets: forward costs and acceptance. */
+  private record Learned(Costs costs, Acceptance acceptance) {}
+
+  private static final Map<DiffusionLM, Map<CacheMode, Learned>> LEARNED = new WeakHashMap<>();
 
   private final Policy policy;
   private final Costs costs;
@@ -111,9 +111,7 @@ final class DraftBudget {
    * sent fewer drafts and fell from 2.4-2.9x static to 1.8-2.2x (demo model, H200).
    */
   static Costs costsOf(DiffusionLM model, CacheMode cache) {
-    synchronized (COSTS) {
-      return COSTS.computeIfAbsent(model, m -> new EnumMap<>(CacheMode.class)).computeIfAbsent(cache, c -> new Costs());
-    }
+    return learned(model, cache).costs();
   }
 
   /**
@@ -127,9 +125,13 @@ final class DraftBudget {
    * without a cache; docs/results.md, "LLaDA-8B shape end to end").
    */
   static Acceptance acceptanceOf(DiffusionLM model, CacheMode cache) {
-    synchronized (ACCEPTANCE) {
-      return ACCEPTANCE.computeIfAbsent(model, m -> new EnumMap<>(CacheMode.class))
-          .computeIfAbsent(cache, c -> new Acceptance());
+    return learned(model, cache).acceptance();
+  }
+
+  private static Learned learned(DiffusionLM model, CacheMode cache) {
+    synchronized (LEARNED) {
+      return LEARNED.computeIfAbsent(model, m -> new EnumMap<>(CacheMode.class))
+          .computeIfAbsent(cache, c -> new Learned(new Costs(), new Acceptance()));
     }
   }
 

@@ -32,6 +32,16 @@ class DraftBudgetTest {
     return b;
   }
 
+  /** Four FreeDave rows (K = 4, no cache) through a scheduler with the budget on, two in flight. */
+  private static void decodeFourRows(OracleModel m) {
+    DecodeConfig cfg = DecodeConfig.of(DecodeConfig.Method.FREEDAVE, 16, 16, 4, 0.9);
+    List<DecodeRequest> reqs = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      reqs.add(new DecodeRequest("r" + i, OracleDecodingTest.PROMPT, cfg, i));
+    }
+    new DecodeScheduler(m, 2, 64, "auto").decodeAll(reqs);
+  }
+
   /** Rounds that sent k drafts and were accepted through index {@code reached}. */
   private static void rounds(DraftBudget b, int n, int sent, int reached) {
     for (int i = 0; i < n; i++) {
@@ -150,14 +160,8 @@ class DraftBudgetTest {
 
   @Test
   void aCachePolicysForwardsCountInItsOwnTable() {
-    int[] ans = OracleDecodingTest.answer(16);
-    try (OracleModel m = new OracleModel(OracleDecodingTest.PROMPT.length, ans, 100, 0)) {
-      DecodeConfig cfg = DecodeConfig.of(DecodeConfig.Method.FREEDAVE, 16, 16, 4, 0.9);
-      List<DecodeRequest> reqs = new ArrayList<>();
-      for (int i = 0; i < 4; i++) {
-        reqs.add(new DecodeRequest("r" + i, OracleDecodingTest.PROMPT, cfg, i));
-      }
-      new DecodeScheduler(m, 2, 64, "auto").decodeAll(reqs);
+    try (OracleModel m = new OracleModel(OracleDecodingTest.PROMPT.length, OracleDecodingTest.answer(16), 100, 0)) {
+      decodeFourRows(m);
       assertThat(DraftBudget.costsOf(m, CacheMode.NONE).cost(19)).as("measured").isGreaterThan(1);
       assertThat(DraftBudget.costsOf(m, CacheMode.DUAL).cost(19)).as("nothing known").isEqualTo(1);
       assertThat(DraftBudget.costsOf(m, CacheMode.NONE)).isSameAs(DraftBudget.costsOf(m, CacheMode.NONE));
@@ -166,14 +170,9 @@ class DraftBudgetTest {
 
   @Test
   void aCachePolicysRowsCountTheirOwnAcceptance() {
-    int[] ans = OracleDecodingTest.answer(16);
-    try (OracleModel m = new OracleModel(OracleDecodingTest.PROMPT.length, ans, 3, 0)) { // a draft fails every third position
-      DecodeConfig cfg = DecodeConfig.of(DecodeConfig.Method.FREEDAVE, 16, 16, 4, 0.9);
-      List<DecodeRequest> reqs = new ArrayList<>();
-      for (int i = 0; i < 4; i++) {
-        reqs.add(new DecodeRequest("r" + i, OracleDecodingTest.PROMPT, cfg, i));
-      }
-      new DecodeScheduler(m, 2, 64, "auto").decodeAll(reqs);
+    // a draft fails every third position
+    try (OracleModel m = new OracleModel(OracleDecodingTest.PROMPT.length, OracleDecodingTest.answer(16), 3, 0)) {
+      decodeFourRows(m);
       DraftBudget.Acceptance none = DraftBudget.acceptanceOf(m, CacheMode.NONE);
       DraftBudget.Acceptance dual = DraftBudget.acceptanceOf(m, CacheMode.DUAL);
       assertThat(IntStream.rangeClosed(1, 3).mapToDouble(none::given).min().orElseThrow()).as("measured").isLessThan(1);
