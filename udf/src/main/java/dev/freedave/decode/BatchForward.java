@@ -104,14 +104,9 @@ final class BatchForward {
   static Output run(DiffusionLM model, List<Sequence> seqs, boolean buckets, DraftBudget.Costs joinCosts) {
     Prediction[] preds = new Prediction[seqs.size()];
     BlockCache[] filled = new BlockCache[seqs.size()];
-    Map<Group, List<Integer>> groups = new LinkedHashMap<>();
+    Map<Group, List<Integer>> groups = groups(seqs);
     StringBuilder shape = new StringBuilder();
     int slots = 0;
-    for (int i = 0; i < seqs.size(); i++) {
-      Sequence s = seqs.get(i);
-      boolean cached = s.cache() != null; // drafts of a row stay adjacent
-      groups.computeIfAbsent(new Group(cached, cached ? null : s.mode(), s.block()), k -> new ArrayList<>()).add(i);
-    }
     List<Integer> joined = joinCosts == null ? List.of() : joinedFills(seqs, groups, joinCosts, buckets);
     try {
       for (Map.Entry<Group, List<Integer>> e : groups.entrySet()) {
@@ -133,6 +128,17 @@ final class BatchForward {
     return new Output(List.of(preds), filled, shape.toString(), slots);
   }
 
+  /** The sequences of each call, in input order: a row's drafts stay adjacent. */
+  private static Map<Group, List<Integer>> groups(List<Sequence> seqs) {
+    Map<Group, List<Integer>> groups = new LinkedHashMap<>();
+    for (int i = 0; i < seqs.size(); i++) {
+      Sequence s = seqs.get(i);
+      boolean cached = s.cache() != null;
+      groups.computeIfAbsent(new Group(cached, cached ? null : s.mode(), s.block()), k -> new ArrayList<>()).add(i);
+    }
+    return groups;
+  }
+
   /** One model call: its input shape, and the sequences it ran (a cached call: rows x draft slots). */
   private record Call(String shape, int slots) {}
 
@@ -146,27 +152,77 @@ final class BatchForward {
    */
   private static List<Integer> joinedFills(List<Sequence> seqs, Map<Group, List<Integer>> groups,
       DraftBudget.Costs costs, boolean buckets) {
-    List<Integer> cached = groups.get(new Group(true, null, 0));
-    if (cached == null) {
+    Works w = works(seqs, groups, buckets);
+    if (w.fills() == 0 || w.cached() == 0 || !w.joinPays(costs)) {
       return List.of();
     }
     List<Integer> fills = new ArrayList<>();
-    int fillLength = 0;
     for (CacheMode mode : List.of(CacheMode.PREFIX, CacheMode.DUAL)) {
-      for (int i : groups.getOrDefault(new Group(false, mode, 0), List.of())) {
-        fills.add(i);
-        fillLength = Math.max(fillLength, fillLength(seqs.get(i).length()));
-      }
+      fills.addAll(groups.getOrDefault(new Group(false, mode, 0), List.of()));
+      groups.remove(new Group(false, mode, 0));
     }
-    if (fills.isEmpty()) {
-      return List.of();
+    return fills;
+  }
+
+  /**
+   * What the forwards of a step over {@code seqs} cost by {@code costs} (a step's time, in the cost
+   * table's units), with its fills joined to its cached call where {@link #run} would join them on
+   * {@code model}'s device: what the scheduler weighs a fill draft with.
+   */
+  static double estimatedCost(DiffusionLM model, List<Sequence> seqs, DraftBudget.Costs costs) {
+    boolean gpu = onGpu(model);
+    Works w = works(seqs, groups(seqs), BUCKETS && gpu);
+    double cost = 0;
+    for (long other : w.others()) {
+      cost += costs.cost(other);
+    }
+    if (JOIN_FILLS && gpu && w.fills() > 0 && w.cached() > 0 && w.joinPays(costs)) {
+      return cost + costs.cost(w.together());
+    }
+    return cost + (w.fills() > 0 ? costs.cost(w.fills()) : 0) + (w.cached() > 0 ? costs.cost(w.cached()) : 0);
+  }
+
+  /**
+   * A step's calls by their work, in the cost table's units (positions as the calls run them,
+   * padding copies included): its fills of bidirectional rows, its cached call of them, the two as
+   * one call (every row's queries as long as the longest), and every other call; 0 where absent.
+   */
+  private record Works(long fills, long cached, long together, List<Long> others) {
+    boolean joinPays(DraftBudget.Costs costs) {
+      return costs.cost(together) < costs.cost(fills) + costs.cost(cached);
+    }
+  }
+
+  private static Works works(List<Sequence> seqs, Map<Group, List<Integer>> groups, boolean buckets) {
+    IntUnaryOperator pad = padding(buckets);
+    int fills = 0;
+    int fillLength = 0;
+    List<Long> others = new ArrayList<>();
+    for (Map.Entry<Group, List<Integer>> e : groups.entrySet()) {
+      Group g = e.getKey();
+      if (g.cached() && g.block() == 0) {
+        continue;
+      }
+      if (!g.cached() && g.block() == 0 && g.mode() != CacheMode.NONE) {
+        for (int i : e.getValue()) {
+          fills++;
+          fillLength = Math.max(fillLength, fillLength(seqs.get(i).length()));
+        }
+        continue;
+      }
+      long positions = 0;
+      for (int i : e.getValue()) {
+        Sequence s = seqs.get(i);
+        positions += g.cached() ? s.queryEnd() - s.queryStart() : s.length();
+      }
+      others.add(positions * pad.applyAsInt(e.getValue().size()) / e.getValue().size());
     }
     long cachedPositions = 0;
     int rows = 0;
     int longest = 0;
     BlockCache last = null;
     int drafts = 0;
-    for (int i : cached) {
+    for (int i : groups.getOrDefault(new Group(true, null, 0), List.of())) {
       Sequence s = seqs.get(i);
       int q = s.queryEnd() - s.queryStart();
       cachedPositions += q;
@@ -175,17 +231,10 @@ final class BatchForward {
       last = s.cache();
       longest = Math.max(longest, drafts * q);
     }
-    // in the cost table's units: positions as the calls run them, padding copies included
-    IntUnaryOperator pad = padding(buckets);
-    long apart = (long) pad.applyAsInt(fills.size()) * fillLength;
-    long together = (long) pad.applyAsInt(rows + fills.size()) * Math.max(longest, fillLength);
-    cachedPositions = cachedPositions * pad.applyAsInt(rows) / rows;
-    if (costs.cost(together) >= costs.cost(apart) + costs.cost(cachedPositions)) {
-      return List.of();
-    }
-    groups.remove(new Group(false, CacheMode.PREFIX, 0));
-    groups.remove(new Group(false, CacheMode.DUAL, 0));
-    return fills;
+    long cached = rows == 0 ? 0 : cachedPositions * pad.applyAsInt(rows) / rows;
+    long fillWork = fills == 0 ? 0 : (long) pad.applyAsInt(fills) * fillLength;
+    long together = (long) pad.applyAsInt(rows + fills) * Math.max(longest, fillLength);
+    return new Works(fillWork, cached, together, others);
   }
 
   private static Call runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode, int block,

@@ -4,6 +4,7 @@ import dev.freedave.model.CacheMode;
 import dev.freedave.model.DiffusionLM;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.EnumMap;
 import java.util.IdentityHashMap;
@@ -149,6 +150,7 @@ public final class DecodeScheduler {
           batch.add(d.sequence(c));
         }
       }
+      batch = weighFillDrafts(rows, wanted, batch);
       BatchForward.Output forward;
       long t0 = System.nanoTime();
       try {
@@ -185,19 +187,8 @@ public final class DecodeScheduler {
       for (int i = 0; i < rows.size(); i++) {
         RowDecoder d = rows.get(i);
         List<Canvas> p = wanted.get(i);
-        try {
-          if (forward.filled()[at] != null) {
-            d.cacheFilled(forward.filled()[at]); // frozen or grown by this forward
-          }
-          List<Prediction> predictions = forward.predictions().subList(at, at + p.size());
-          if (predictions.stream().allMatch(x -> x == null || x.finite())) {
-            d.onPredictions(predictions);
-          } else {
-            d.fail(NON_FINITE);
-          }
-        } catch (RuntimeException e) {
-          d.fail("decoder failed: " + e);
-        }
+        d.onForward(forward.predictions().subList(at, at + p.size()),
+            Arrays.asList(forward.filled()).subList(at, at + p.size()));
         at += p.size();
       }
       long steps = -stepsBefore;
@@ -208,6 +199,46 @@ public final class DecodeScheduler {
         budget(policy).progress(steps, nanos, batch.size() > rows.size());
       }
       retire(rows);
+    }
+
+    /**
+     * The step's batch with its rows' fill drafts where their budget says they pay, else without
+     * them (each such row's round then sends its other drafts; {@code wanted} follows). A step of
+     * rows under several cache policies (only through this API) sends none.
+     */
+    private List<Sequence> weighFillDrafts(List<RowDecoder> rows, List<List<Canvas>> wanted, List<Sequence> batch) {
+      List<Integer> depths = new ArrayList<>();
+      List<Sequence> without = new ArrayList<>();
+      int at = 0;
+      for (int i = 0; i < rows.size(); i++) {
+        int depth = rows.get(i) instanceof DraftDecoder dd ? dd.fillDraftDepth() : 0;
+        int n = wanted.get(i).size();
+        if (depth > 0) {
+          depths.add(depth);
+        }
+        without.addAll(batch.subList(at, at + (depth > 0 ? n - 1 : n)));
+        at += n;
+      }
+      if (depths.isEmpty()) {
+        return batch;
+      }
+      CacheMode policy = rows.stream().map(d -> d.config.cache()).distinct().count() == 1
+          ? rows.get(0).config.cache() : null;
+      if (policy != null) {
+        DraftBudget.Costs costs = DraftBudget.costsOf(model, policy);
+        double withCost = BatchForward.estimatedCost(model, batch, costs);
+        double withoutCost = BatchForward.estimatedCost(model, without, costs);
+        if (budget(policy).fillDraftsPay(depths, withCost - withoutCost, withoutCost / rows.size())) {
+          return batch;
+        }
+      }
+      for (int i = 0; i < rows.size(); i++) {
+        if (rows.get(i) instanceof DraftDecoder dd && dd.fillDraftDepth() > 0) {
+          dd.dropFillDraft();
+          wanted.set(i, dd.pending());
+        }
+      }
+      return without;
     }
 
     private DraftBudget budget(CacheMode policy) {

@@ -4,6 +4,7 @@ import dev.freedave.model.CacheMode;
 import dev.freedave.model.DiffusionLM;
 import java.util.EnumMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -266,6 +267,33 @@ final class DraftBudget {
       vetoLength = VETO; // drafts pass: a later failure starts the vetoes afresh
     }
     return best;
+  }
+
+  /**
+   * Whether a step's fill drafts are worth their work ({@link DraftDecoder#fillDraftDepth}): where
+   * its chain reaches a fill draft, a row saves the forward it would take part in only to fill its
+   * next block, which costs about what a row's share of a step does; the drafts cost what the step's
+   * forwards cost more with them. Where a call costs its dispatch and the fill joins the cached
+   * call (a small model on a GPU) that is little; where the forward is compute-bound, or on a CPU
+   * where a fill is a call of its own, it is a fill's full work, which a saved share never repays.
+   *
+   * @param depths each fill draft's depth in its row's chain
+   * @param extraNanos what the step's forwards are expected to cost more with the fill drafts
+   * @param perRowNanos what a row's share of a step is expected to cost
+   */
+  boolean fillDraftsPay(List<Integer> depths, double extraNanos, double perRowNanos) {
+    if (policy == Policy.OFF) {
+      return true;
+    }
+    double saved = 0;
+    for (int depth : depths) {
+      double reach = 1;
+      for (int j = 1; j <= depth; j++) {
+        reach *= acceptance.given(Math.min(j, DEPTHS - 1));
+      }
+      saved += reach * perRowNanos;
+    }
+    return saved > extraNanos;
   }
 
   /** Whether the guard holds drafts back now. */

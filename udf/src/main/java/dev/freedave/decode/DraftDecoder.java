@@ -1,5 +1,6 @@
 package dev.freedave.decode;
 
+import dev.freedave.model.BlockCache;
 import dev.freedave.model.CacheMode;
 import dev.freedave.model.ModelSpec;
 import java.util.ArrayList;
@@ -38,7 +39,7 @@ final class DraftDecoder extends RowDecoder {
   }
 
   @Override
-  void onPredictions(List<Prediction> predictions) {
+  void onPredictions(List<Prediction> predictions, BlockCache lastFill) {
     if (current == null) {
       current = predictions.get(0);
     } else {
@@ -48,6 +49,9 @@ final class DraftDecoder extends RowDecoder {
       }
       state = drafts.get(a);
       current = a < predictions.size() ? predictions.get(a) : null;
+      if (lastFill != null && a == predictions.size() - 1) {
+        cacheFilled(lastFill); // the fill draft was the chain's end: its forward filled the new block
+      }
       stats.round(a + 1);
       stats.verified(predictions.size());
       budget.round(predictions.size(), a);
@@ -76,12 +80,41 @@ final class DraftDecoder extends RowDecoder {
 
   /**
    * A draft that ends the row needs no forward: nothing is decoded after it. With a KV cache, a
-   * draft that completes its block does not either: the next block starts with a full forward that
-   * refreshes the cache, as static decoding's does, and that is only worth running once accepted.
+   * draft that completes its block is the state whose forward starts the next block: a full forward
+   * that refreshes the cache, as static decoding's fill does. For LLaDA and Dream it goes with the
+   * round's other drafts as a <em>fill draft</em>: where the chain reaches it, that forward's cache
+   * and prediction are the next block's, and the row saves the forward it would spend filling (each
+   * block cost one forward more than without a cache: 2.46x fewer forwards than static against 3.27x,
+   * demo model, docs/results.md). It costs a full row's work, so the scheduler keeps it only where the
+   * draft budget says it pays ({@link #dropFillDraft}). A block-causal row's next-block forward
+   * appends the finished block to its cache, which a draft may not do before it is accepted: there
+   * such a draft is not forwarded, and the next block starts with that forward once it is. So is a
+   * round's only draft: it is the next static state, taken at once, and its forward the fill.
    */
   private boolean needsNoForward(Canvas last) {
     return last.finished(spec, config.eosEarlyExit())
-        || (config.cache() != CacheMode.NONE && last.currentBlock() != state.currentBlock());
+        || (config.cache() != CacheMode.NONE && last.currentBlock() != state.currentBlock()
+            && (spec.blockCausal() || drafts.size() == 1));
+  }
+
+  /**
+   * The chain depth of this round's fill draft (the last sequence of {@link #pending()}, where the
+   * round's drafts reach the next block and a cache refills there), or 0 where it has none. A round of
+   * a single draft has none: that draft is the next static state, and its forward is the fill.
+   */
+  int fillDraftDepth() {
+    if (current == null || config.cache() == CacheMode.NONE || toForward.size() < 2) {
+      return 0;
+    }
+    Canvas last = toForward.get(toForward.size() - 1);
+    return last.currentBlock() != state.currentBlock() ? toForward.size() - 1 : 0;
+  }
+
+  /** This round goes without its fill draft; where its chain reaches there, the next block fills in a forward of its own. */
+  void dropFillDraft() {
+    if (fillDraftDepth() > 0) {
+      toForward = toForward.subList(0, toForward.size() - 1);
+    }
   }
 
   /** K: the most drafts a round may send. */

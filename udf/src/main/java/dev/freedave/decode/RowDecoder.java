@@ -20,6 +20,8 @@ abstract class RowDecoder {
   Canvas state;
   private DecodeResult result;
   private BlockCache cache;
+  /** The last cache this row took, so that {@link #onForward} closes a fill draft's only where it did not. */
+  private BlockCache adopted;
   private int cacheBlock = -1;
   private long lastPositions;
 
@@ -87,21 +89,59 @@ abstract class RowDecoder {
   /** The states this row needs a forward on next; empty when it needs none. */
   abstract List<Canvas> pending();
 
-  /** Predictions for {@link #pending()}, in the same order. */
-  abstract void onPredictions(List<Prediction> predictions);
+  /**
+   * Predictions for {@link #pending()}, in the same order.
+   *
+   * @param lastFill the cache a fill draft's forward made (the last of several sequences), which
+   *     the row takes with {@link #cacheFilled} where its chain ends there; null where there was none
+   */
+  abstract void onPredictions(List<Prediction> predictions, BlockCache lastFill);
+
+  /**
+   * What a forward gave {@link #pending()}: per sequence its prediction and the cache its forward
+   * made, or null. The first sequence's cache (the state's own fill, or a block-causal row's cache
+   * grown by a finished block) is the row's at once; a later one is a fill draft's, the row's only
+   * where its chain reaches it, else closed here, as is everything when the row fails.
+   */
+  final void onForward(List<Prediction> predictions, List<BlockCache> made) {
+    BlockCache lastFill = made.size() > 1 ? made.get(made.size() - 1) : null;
+    try {
+      if (made.get(0) != null) {
+        cacheFilled(made.get(0));
+      }
+      if (predictions.stream().allMatch(x -> x == null || x.finite())) {
+        onPredictions(predictions, lastFill);
+      } else {
+        fail(DecodeScheduler.NON_FINITE);
+      }
+    } catch (RuntimeException e) {
+      fail("decoder failed: " + e);
+    } finally {
+      if (lastFill != null && adopted != lastFill) {
+        lastFill.close();
+      }
+    }
+  }
 
   /** Counts a forward this row took part in; returns the positions it computed for the row. */
   final long recordForward(List<Sequence> sequences) {
     long positions = 0;
     for (Sequence s : sequences) {
-      positions += s.cache() != null ? s.queryEnd() - s.queryStart() : s.length();
+      positions += positionsOf(s);
     }
     stats.forward(positions);
-    lastPositions = positions / Math.max(1, sequences.size());
+    lastPositions = positionsOf(sequences.get(0));
     return positions;
   }
 
-  /** Positions one of this row's sequences computed in its last forward. */
+  private static long positionsOf(Sequence s) {
+    return s.cache() != null ? s.queryEnd() - s.queryStart() : s.length();
+  }
+
+  /**
+   * Positions the first of this row's sequences computed in its last forward: what each of its
+   * drafts computes (a fill draft, a whole row, is priced apart).
+   */
   final long positionsPerSequence() {
     return lastPositions;
   }
@@ -154,6 +194,7 @@ abstract class RowDecoder {
   final void cacheFilled(BlockCache filled) {
     releaseCache();
     cache = filled;
+    adopted = filled;
     cacheBlock = state.currentBlock();
   }
 

@@ -1,5 +1,6 @@
 package dev.freedave.decode;
 
+import dev.freedave.model.BlockCache;
 import dev.freedave.model.ModelSpec;
 import java.util.List;
 
@@ -19,7 +20,7 @@ final class StepDecoder extends RowDecoder {
   }
 
   @Override
-  void onPredictions(List<Prediction> predictions) {
+  void onPredictions(List<Prediction> predictions, BlockCache lastFill) {
     Prediction p = predictions.get(0);
     state = config.method() == DecodeConfig.Method.THRESHOLD
         ? Selection.thresholdStep(state, p, config.threshold())

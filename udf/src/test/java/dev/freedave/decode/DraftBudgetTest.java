@@ -57,6 +57,29 @@ class DraftBudgetTest {
     assertThat(b.drafts(8, 64, 32, 0, 0, 1 << 20)).isEqualTo(8);
   }
 
+  /**
+   * A fill draft at depth 3 is reached as often as drafts 1..3 are accepted in turn; it goes where
+   * that share of a row's step is worth more than what it adds to the step, and always with the
+   * budget off.
+   */
+  @Test
+  void aFillDraftGoesWhereTheStepItSavesIsWorthMoreThanItsWork() {
+    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    rounds(b, 99, 8, 7); // every depth accepted: (99 + 1) / (99 + 1)
+    assertThat(b.fillDraftsPay(List.of(3), 0.9e6, 1e6)).isTrue();
+    assertThat(b.fillDraftsPay(List.of(3), 1.1e6, 1e6)).isFalse();
+    // depth 2 now accepted half the time (100 of 200 offers, one pseudo-observation), depth 3 still
+    // whenever depth 2 was: a fill draft at 3 is reached half the time
+    rounds(b, 100, 8, 1);
+    assertThat(b.fillDraftsPay(List.of(3), 0.6e6, 1e6)).isFalse();
+    assertThat(b.fillDraftsPay(List.of(3), 0.4e6, 1e6)).isTrue();
+    assertThat(b.fillDraftsPay(List.of(3, 3), 0.6e6, 1e6)).as("two rows each save a share").isTrue();
+    assertThat(b.fillDraftsPay(List.of(1), 0.9e6, 1e6)).as("depth 1 is never rejected here").isTrue();
+    DraftBudget off = new DraftBudget(DraftBudget.Policy.OFF, new DraftBudget.Costs());
+    rounds(off, 100, 8, 0);
+    assertThat(off.fillDraftsPay(List.of(7), 1e9, 1)).isTrue();
+  }
+
   @Test
   void beforeAnythingIsMeasuredEveryDraftIsTried() {
     assertThat(new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs()).drafts(8, 4, 32, 0, 0, 1 << 20)).isEqualTo(8);

@@ -168,19 +168,45 @@ class LosslessPropertyTest {
   void unboundedFreeDaveIsMinimal() throws Exception {
     for (int seed = 0; seed < SEEDS; seed++) {
       try (LlamaFamilyModel model = model(seed)) {
-        Random r = new Random(200 + seed);
-        for (int i = 0; i < 4; i++) {
-          int block = new int[] {4, 8}[r.nextInt(2)];
-          int gen = block * (1 + r.nextInt(2));
-          int[] p = prompt(r, 1 + r.nextInt(6));
-          DecodeConfig cfg = new DecodeConfig(DecodeConfig.Method.FREEDAVE, gen, block, gen, gen, 0.5, 0, false);
-          DecodeResult f = new DecodeScheduler(model, 1, 1000).decodeAll(List.of(new DecodeRequest("x", p, cfg, 0)))
-              .get(0);
-          Trajectory t = Trajectory.staticOf(model, p, gen, block);
-          assertThat(f.tokens()).containsExactly(t.finalTokens());
-          assertThat(f.stats().nfe()).as("seed %d case %d", seed, i).isEqualTo(t.fewestForwards());
-        }
+        assertUnboundedFreeDaveIsMinimal(model, new Random(200 + seed), 1, CacheMode.NONE, "seed " + seed);
       }
+    }
+  }
+
+  /**
+   * With one layer a block cache is exact: a layer's keys and values are projections of its tokens'
+   * embeddings, so the frozen positions' do not change while a block decodes, and cached static
+   * decoding follows the cache-free trajectory. Unbounded FreeDave under the cache then takes the
+   * fewest rounds counted without one: the round whose chain completes a block also fills the next,
+   * its last draft forwarded as that fill (without it, every block after a completed chain cost one
+   * forward more).
+   */
+  @ParameterizedTest
+  @EnumSource(value = CacheMode.class, names = {"PREFIX", "DUAL"})
+  void unboundedFreeDaveUnderAnExactCacheIsMinimal(CacheMode cache) throws Exception {
+    for (int seed = 0; seed < SEEDS; seed++) {
+      ModelFamily f = seed % 2 == 0 ? ModelFamily.LLADA : ModelFamily.DREAM;
+      TinyModels.Spec spec = f == ModelFamily.LLADA ? TinyModels.Spec.llada(seed).withSize(64, 32, 1, 4, 4, 64)
+          : TinyModels.Spec.qwen2(seed).withSize(64, 48, 1, 6, 2, 96);
+      try (DiffusionLM model = TinyModels.load(TinyModels.write(tmp.resolve("one-layer" + seed), spec))) {
+        assertUnboundedFreeDaveIsMinimal(model, new Random(300 + seed), 2, cache, "seed " + seed);
+      }
+    }
+  }
+
+  /** Four random rows of at least {@code minBlocks} blocks, each decoded alone with unbounded drafts. */
+  private static void assertUnboundedFreeDaveIsMinimal(DiffusionLM model, Random r, int minBlocks, CacheMode cache,
+      String context) {
+    for (int i = 0; i < 4; i++) {
+      int block = new int[] {4, 8}[r.nextInt(2)];
+      int gen = block * (minBlocks + r.nextInt(2));
+      int[] p = prompt(r, 1 + r.nextInt(6));
+      DecodeConfig cfg = new DecodeConfig(DecodeConfig.Method.FREEDAVE, gen, block, gen, gen, 0.5, 0, false, cache);
+      DecodeResult f = new DecodeScheduler(model, 1, 1000).decodeAll(List.of(new DecodeRequest("x", p, cfg, 0)))
+          .get(0);
+      Trajectory t = Trajectory.staticOf(model, p, gen, block);
+      assertThat(f.tokens()).as("%s case %d", context, i).containsExactly(t.finalTokens());
+      assertThat(f.stats().nfe()).as("%s case %d", context, i).isEqualTo(t.fewestForwards());
     }
   }
 
