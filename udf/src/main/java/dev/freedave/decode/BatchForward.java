@@ -165,29 +165,56 @@ final class BatchForward {
   }
 
   /**
-   * What the forwards of a step over {@code seqs} cost by {@code costs} (a step's time, in the cost
-   * table's units), with its fills joined to its cached call where {@link #run} would join them on
-   * {@code model}'s device: what the scheduler weighs a fill draft with.
+   * The work of a step over {@code seqs} as the draft budget's cost table measures a step: its query
+   * positions, scaled by the sequences its calls run (padding copies included) over the sequences
+   * given, with the fills joined to the cached call where {@link #run} would join them on
+   * {@code model}'s device. What the scheduler prices a fill draft with.
    */
-  static double estimatedCost(DiffusionLM model, List<Sequence> seqs, DraftBudget.Costs costs) {
+  static long estimatedWork(DiffusionLM model, List<Sequence> seqs) {
     boolean gpu = onGpu(model);
-    Works w = works(seqs, groups(seqs), BUCKETS && gpu);
-    double cost = 0;
-    for (long other : w.others()) {
-      cost += costs.cost(other);
+    CacheMode policy = seqs.stream().map(Sequence::mode).filter(m -> m != CacheMode.NONE).findFirst().orElse(null);
+    boolean join = JOIN_FILLS && gpu && policy != null;
+    return estimatedWork(seqs, BUCKETS && gpu, join ? DraftBudget.costsOf(model, policy) : null);
+  }
+
+  /** {@link #estimatedWork(DiffusionLM, List)} of {@link #run(DiffusionLM, List, boolean, DraftBudget.Costs)}'s step. */
+  static long estimatedWork(List<Sequence> seqs, boolean buckets, DraftBudget.Costs joinCosts) {
+    IntUnaryOperator pad = padding(buckets);
+    Map<Group, List<Integer>> groups = groups(seqs);
+    List<Integer> joined = joinCosts == null ? List.of() : joinedFills(seqs, groups, joinCosts, buckets);
+    long positions = 0;
+    for (Sequence s : seqs) {
+      positions += s.positions();
     }
-    if (JOIN_FILLS && gpu && w.fills() > 0 && w.cached() > 0 && w.joinPays(costs)) {
-      return cost + costs.cost(w.together());
+    long slots = 0;
+    for (Map.Entry<Group, List<Integer>> e : groups.entrySet()) {
+      if (!e.getKey().cached()) {
+        slots += pad.applyAsInt(e.getValue().size());
+        continue;
+      }
+      int rows = 0;
+      int most = 0;
+      int drafts = 0;
+      BlockCache last = null;
+      for (int i : e.getValue()) {
+        BlockCache c = seqs.get(i).cache();
+        drafts = c == last ? drafts + 1 : 1;
+        rows += c == last ? 0 : 1;
+        most = Math.max(most, drafts);
+        last = c;
+      }
+      int fills = e.getKey().block() == 0 ? joined.size() : 0;
+      slots += (long) pad.applyAsInt(rows + fills) * pad.applyAsInt(most);
     }
-    return cost + (w.fills() > 0 ? costs.cost(w.fills()) : 0) + (w.cached() > 0 ? costs.cost(w.cached()) : 0);
+    return seqs.isEmpty() ? 0 : positions * slots / seqs.size();
   }
 
   /**
-   * A step's calls by their work, in the cost table's units (positions as the calls run them,
-   * padding copies included): its fills of bidirectional rows, its cached call of them, the two as
-   * one call (every row's queries as long as the longest), and every other call; 0 where absent.
+   * A step's calls by their work, in the units the join is weighed in (positions as the calls run
+   * them, padding copies included): its fills of bidirectional rows, its cached call of them, and
+   * the two as one call (every row's queries as long as the longest); 0 where absent.
    */
-  private record Works(long fills, long cached, long together, List<Long> others) {
+  private record Works(long fills, long cached, long together) {
     boolean joinPays(DraftBudget.Costs costs) {
       return costs.cost(together) < costs.cost(fills) + costs.cost(cached);
     }
@@ -197,25 +224,11 @@ final class BatchForward {
     IntUnaryOperator pad = padding(buckets);
     int fills = 0;
     int fillLength = 0;
-    List<Long> others = new ArrayList<>();
-    for (Map.Entry<Group, List<Integer>> e : groups.entrySet()) {
-      Group g = e.getKey();
-      if (g.cached() && g.block() == 0) {
-        continue;
+    for (CacheMode mode : List.of(CacheMode.PREFIX, CacheMode.DUAL)) {
+      for (int i : groups.getOrDefault(new Group(false, mode, 0), List.of())) {
+        fills++;
+        fillLength = Math.max(fillLength, fillLength(seqs.get(i).length()));
       }
-      if (!g.cached() && g.block() == 0 && g.mode() != CacheMode.NONE) {
-        for (int i : e.getValue()) {
-          fills++;
-          fillLength = Math.max(fillLength, fillLength(seqs.get(i).length()));
-        }
-        continue;
-      }
-      long positions = 0;
-      for (int i : e.getValue()) {
-        Sequence s = seqs.get(i);
-        positions += g.cached() ? s.queryEnd() - s.queryStart() : s.length();
-      }
-      others.add(positions * pad.applyAsInt(e.getValue().size()) / e.getValue().size());
     }
     long cachedPositions = 0;
     int rows = 0;
@@ -234,7 +247,7 @@ final class BatchForward {
     long cached = rows == 0 ? 0 : cachedPositions * pad.applyAsInt(rows) / rows;
     long fillWork = fills == 0 ? 0 : (long) pad.applyAsInt(fills) * fillLength;
     long together = (long) pad.applyAsInt(rows + fills) * Math.max(longest, fillLength);
-    return new Works(fillWork, cached, together, others);
+    return new Works(fillWork, cached, together);
   }
 
   private static Call runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode, int block,

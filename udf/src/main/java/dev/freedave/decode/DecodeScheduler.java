@@ -224,13 +224,9 @@ public final class DecodeScheduler {
       }
       CacheMode policy = rows.stream().map(d -> d.config.cache()).distinct().count() == 1
           ? rows.get(0).config.cache() : null;
-      if (policy != null) {
-        DraftBudget.Costs costs = DraftBudget.costsOf(model, policy);
-        double withCost = BatchForward.estimatedCost(model, batch, costs);
-        double withoutCost = BatchForward.estimatedCost(model, without, costs);
-        if (budget(policy).fillDraftsPay(depths, withCost - withoutCost, withoutCost / rows.size())) {
-          return batch;
-        }
+      if (policy != null && budget(policy).fillDraftsPay(depths, BatchForward.estimatedWork(model, batch),
+          BatchForward.estimatedWork(model, without), rows.size())) {
+        return batch;
       }
       for (int i = 0; i < rows.size(); i++) {
         if (rows.get(i) instanceof DraftDecoder dd && dd.fillDraftDepth() > 0) {

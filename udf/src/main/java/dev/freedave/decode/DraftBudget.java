@@ -272,28 +272,35 @@ final class DraftBudget {
   /**
    * Whether a step's fill drafts are worth their work ({@link DraftDecoder#fillDraftDepth}): where
    * its chain reaches a fill draft, a row saves the forward it would take part in only to fill its
-   * next block, which costs about what a row's share of a step does; the drafts cost what the step's
-   * forwards cost more with them. Where a call costs its dispatch and the fill joins the cached
-   * call (a small model on a GPU) that is little; where the forward is compute-bound, or on a CPU
-   * where a fill is a call of its own, it is a fill's full work, which a saved share never repays.
+   * next block, which costs about what a row's share of a step does; the drafts cost what the step
+   * costs more with them. Where a call costs its dispatch and the fill joins the cached call (a
+   * small model on a GPU) that is little; where the forward is compute-bound, or on a CPU where a
+   * fill is a call of its own, it is a fill's full work, which a share of a step does not repay. A
+   * step larger than any the cost table has measured is a trial, as a draft count is: the table only
+   * extends its points there, and a 1-row step joined to a fill is a size that no decoder meets
+   * without fill drafts (measured, such steps cost the demo model little more than the cached call
+   * alone; extended from a fill and a cached call, in float32 on the H200, they looked dear enough
+   * that none went).
    *
    * @param depths each fill draft's depth in its row's chain
-   * @param extraNanos what the step's forwards are expected to cost more with the fill drafts
-   * @param perRowNanos what a row's share of a step is expected to cost
+   * @param workWith the step's work with them, in the cost table's units (BatchForward.estimatedWork)
+   * @param workWithout and without them
+   * @param rows the rows in the step
    */
-  boolean fillDraftsPay(List<Integer> depths, double extraNanos, double perRowNanos) {
-    if (policy == Policy.OFF) {
+  boolean fillDraftsPay(List<Integer> depths, long workWith, long workWithout, int rows) {
+    if (policy == Policy.OFF || workWith > costs.largestWork()) {
       return true;
     }
+    double perRow = costs.cost(workWithout) / rows;
     double saved = 0;
     for (int depth : depths) {
       double reach = 1;
       for (int j = 1; j <= depth; j++) {
         reach *= acceptance.given(Math.min(j, DEPTHS - 1));
       }
-      saved += reach * perRowNanos;
+      saved += reach * perRow;
     }
-    return saved > extraNanos;
+    return saved > costs.cost(workWith) - costs.cost(workWithout);
   }
 
   /** Whether the guard holds drafts back now. */

@@ -127,15 +127,11 @@ abstract class RowDecoder {
   final long recordForward(List<Sequence> sequences) {
     long positions = 0;
     for (Sequence s : sequences) {
-      positions += positionsOf(s);
+      positions += s.positions();
     }
     stats.forward(positions);
-    lastPositions = positionsOf(sequences.get(0));
+    lastPositions = sequences.get(0).positions();
     return positions;
-  }
-
-  private static long positionsOf(Sequence s) {
-    return s.cache() != null ? s.queryEnd() - s.queryStart() : s.length();
   }
 
   /**

@@ -22,6 +22,11 @@ import dev.freedave.model.CacheMode;
 record Sequence(int[] tokens, int length, int promptLength, int windowStart, int windowLength, long seed,
     int decodedCount, double temperature, BlockCache cache, CacheMode mode, int queryStart, int queryEnd, int block,
     int commitTo) {
+  /** The query positions a forward computes for it: a cached forward its window, a full one every token it feeds. */
+  long positions() {
+    return cache != null ? queryEnd - queryStart : length;
+  }
+
   /**
    * The absolute position whose logits predict window position {@code j}: Dream ({@code offset} 1)
    * predicts p from the logits at p - 1; past the window's end it repeats the last one (padding).

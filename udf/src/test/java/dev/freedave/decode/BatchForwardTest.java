@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * What a GPU model's steps get, forced here on the CPU. A forward padded up to its shape bucket
  * predicts, for every real sequence, what that sequence predicts alone in an unpadded forward: full
  * forwards of ragged rows, and cached forwards of rows with different draft counts. Fills joined to a
- * cached call predict and freeze what a fill call of their own does. Both families.
+ * cached call predict and freeze what a fill call of their own does, and a step's estimated work is
+ * what it runs. Both families.
  */
 class BatchForwardTest {
   @TempDir Path tmp;
@@ -105,6 +106,11 @@ class BatchForwardTest {
         BatchForward.Output apart = BatchForward.run(model, batch, false, null);
         assertThat(joined.shape()).contains("fills").doesNotContain("cached=false");
         assertThat(apart.shape()).contains("cached=false");
+        // the work the scheduler prices a step with is what the cost table is given for it
+        long positions = batch.stream().mapToLong(Sequence::positions).sum();
+        assertThat(BatchForward.estimatedWork(batch, true, new DraftBudget.Costs()))
+            .isEqualTo(positions * joined.slots() / batch.size());
+        assertThat(BatchForward.estimatedWork(batch, false, null)).isEqualTo(positions * apart.slots() / batch.size());
         assertSamePredictions(joined.predictions(), apart.predictions());
         List<Sequence> next = new ArrayList<>();
         List<Sequence> nextApart = new ArrayList<>();

@@ -59,25 +59,31 @@ class DraftBudgetTest {
 
   /**
    * A fill draft at depth 3 is reached as often as drafts 1..3 are accepted in turn; it goes where
-   * that share of a row's step is worth more than what it adds to the step, and always with the
-   * budget off.
+   * that share of a row's step is worth more than what it adds to the step, as a trial where the
+   * step is larger than any measured, and always with the budget off.
    */
   @Test
   void aFillDraftGoesWhereTheStepItSavesIsWorthMoreThanItsWork() {
-    DraftBudget b = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
-    rounds(b, 99, 8, 7); // every depth accepted: (99 + 1) / (99 + 1)
-    assertThat(b.fillDraftsPay(List.of(3), 0.9e6, 1e6)).isTrue();
-    assertThat(b.fillDraftsPay(List.of(3), 1.1e6, 1e6)).isFalse();
-    // depth 2 now accepted half the time (100 of 200 offers, one pseudo-observation), depth 3 still
-    // whenever depth 2 was: a fill draft at 3 is reached half the time
-    rounds(b, 100, 8, 1);
-    assertThat(b.fillDraftsPay(List.of(3), 0.6e6, 1e6)).isFalse();
-    assertThat(b.fillDraftsPay(List.of(3), 0.4e6, 1e6)).isTrue();
-    assertThat(b.fillDraftsPay(List.of(3, 3), 0.6e6, 1e6)).as("two rows each save a share").isTrue();
-    assertThat(b.fillDraftsPay(List.of(1), 0.9e6, 1e6)).as("depth 1 is never rejected here").isTrue();
+    DraftBudget dispatch = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    measure(dispatch, p -> 1_000_000 + 100 * p); // 1 ms a call, 0.1 us a position: 1024 more positions cost 0.1 ms
+    rounds(dispatch, 99, 8, 7); // every depth accepted: (99 + 1) / (99 + 1)
+    assertThat(dispatch.fillDraftsPay(List.of(3), 2048, 1024, 1)).isTrue();
+    // depth 2 now accepted half the time (100 of 200 offers, with one pseudo-observation), depth 3
+    // whenever depth 2 was: a fill draft at 3 is reached half the time, saving half of 1.1 ms / rows
+    rounds(dispatch, 100, 8, 1);
+    assertThat(dispatch.fillDraftsPay(List.of(3), 2048, 1024, 1)).isTrue();
+    assertThat(dispatch.fillDraftsPay(List.of(3), 2048, 1024, 8)).as("a share of 8 rows").isFalse();
+    assertThat(dispatch.fillDraftsPay(List.of(3, 3), 2048, 1024, 8)).as("two rows each save a share").isTrue();
+    assertThat(dispatch.fillDraftsPay(List.of(1), 2048, 1024, 8)).as("depth 1, always reached here").isTrue();
+
+    DraftBudget compute = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
+    measure(compute, p -> 1000 * p); // a forward costs its positions
+    rounds(compute, 99, 8, 7);
+    assertThat(compute.fillDraftsPay(List.of(3), 2048, 1024, 1)).as("its work is a whole step's").isFalse();
+    assertThat(compute.fillDraftsPay(List.of(3), 1 << 20, 1024, 8)).as("a size never measured: a trial").isTrue();
     DraftBudget off = new DraftBudget(DraftBudget.Policy.OFF, new DraftBudget.Costs());
-    rounds(off, 100, 8, 0);
-    assertThat(off.fillDraftsPay(List.of(7), 1e9, 1)).isTrue();
+    measure(off, p -> 1000 * p);
+    assertThat(off.fillDraftsPay(List.of(7), 2048, 1024, 8)).isTrue();
   }
 
   @Test
