@@ -165,12 +165,17 @@ final class BatchForward {
   }
 
   /**
-   * The work of a step over {@code seqs} as the draft budget's cost table measures a step: its query
-   * positions, scaled by the sequences its calls run (padding copies included) over the sequences
-   * given, with the fills joined to the cached call where {@link #run} would join them on
-   * {@code model}'s device. What the scheduler prices a fill draft with.
+   * A step as the scheduler prices it: its work as the draft budget's cost table measures a step
+   * (query positions, scaled by the sequences its calls run, padding copies included, over the
+   * sequences given) and the model calls it makes.
    */
-  static long estimatedWork(DiffusionLM model, List<Sequence> seqs) {
+  record StepWork(long work, int calls) {}
+
+  /**
+   * The {@link StepWork} of a step over {@code seqs}, with its fills joined to its cached call where
+   * {@link #run} would join them on {@code model}'s device. What the scheduler prices a fill draft with.
+   */
+  static StepWork estimatedWork(DiffusionLM model, List<Sequence> seqs) {
     boolean gpu = onGpu(model);
     CacheMode policy = seqs.stream().map(Sequence::mode).filter(m -> m != CacheMode.NONE).findFirst().orElse(null);
     boolean join = JOIN_FILLS && gpu && policy != null;
@@ -178,7 +183,7 @@ final class BatchForward {
   }
 
   /** {@link #estimatedWork(DiffusionLM, List)} of {@link #run(DiffusionLM, List, boolean, DraftBudget.Costs)}'s step. */
-  static long estimatedWork(List<Sequence> seqs, boolean buckets, DraftBudget.Costs joinCosts) {
+  static StepWork estimatedWork(List<Sequence> seqs, boolean buckets, DraftBudget.Costs joinCosts) {
     IntUnaryOperator pad = padding(buckets);
     Map<Group, List<Integer>> groups = groups(seqs);
     List<Integer> joined = joinCosts == null ? List.of() : joinedFills(seqs, groups, joinCosts, buckets);
@@ -206,7 +211,7 @@ final class BatchForward {
       int fills = e.getKey().block() == 0 ? joined.size() : 0;
       slots += (long) pad.applyAsInt(rows + fills) * pad.applyAsInt(most);
     }
-    return seqs.isEmpty() ? 0 : positions * slots / seqs.size();
+    return new StepWork(seqs.isEmpty() ? 0 : positions * slots / seqs.size(), groups.size());
   }
 
   /**

@@ -273,25 +273,31 @@ final class DraftBudget {
    * Whether a step's fill drafts are worth their work ({@link DraftDecoder#fillDraftDepth}): where
    * its chain reaches a fill draft, a row saves the forward it would take part in only to fill its
    * next block, which costs about what a row's share of a step does; the drafts cost what the step
-   * costs more with them. Where a call costs its dispatch and the fill joins the cached call (a
-   * small model on a GPU) that is little; where the forward is compute-bound, or on a CPU where a
-   * fill is a call of its own, it is a fill's full work, which a share of a step does not repay. A
-   * step larger than any the cost table has measured is a trial, as a draft count is: the table only
-   * extends its points there, and a 1-row step joined to a fill is a size that no decoder meets
-   * without fill drafts (measured, such steps cost the demo model little more than the cached call
-   * alone; extended from a fill and a cached call, in float32 on the H200, they looked dear enough
-   * that none went).
+   * costs more with them. Never where they add a model call to the step: on a GPU that is a call's
+   * dispatch (a small model: as much as the step), on a CPU or where the forward is compute-bound a
+   * fill's whole work, and a share of a step repays neither. Where they ride in a call the step
+   * makes anyway (joined to a small model's cached call on a GPU, or to other rows' fills) they are
+   * weighed by the cost table; a step larger than any it has measured is a trial, as a draft count is:
+   * the table only extends its points there, and a 1-row step joined to a fill is a size no decoder
+   * meets without fill drafts (extended from a fill and a cached call, the demo model's looked dear
+   * enough in float32 on the H200 that none went).
    *
    * @param depths each fill draft's depth in its row's chain
-   * @param workWith the step's work with them, in the cost table's units (BatchForward.estimatedWork)
-   * @param workWithout and without them
+   * @param with the step with them (BatchForward.estimatedWork)
+   * @param without and without them
    * @param rows the rows in the step
    */
-  boolean fillDraftsPay(List<Integer> depths, long workWith, long workWithout, int rows) {
-    if (policy == Policy.OFF || workWith > costs.largestWork()) {
+  boolean fillDraftsPay(List<Integer> depths, BatchForward.StepWork with, BatchForward.StepWork without, int rows) {
+    if (policy == Policy.OFF) {
       return true;
     }
-    double perRow = costs.cost(workWithout) / rows;
+    if (with.calls() > without.calls()) {
+      return false;
+    }
+    if (with.work() > costs.largestWork()) {
+      return true;
+    }
+    double perRow = costs.cost(without.work()) / rows;
     double saved = 0;
     for (int depth : depths) {
       double reach = 1;
@@ -300,7 +306,7 @@ final class DraftBudget {
       }
       saved += reach * perRow;
     }
-    return saved > costs.cost(workWith) - costs.cost(workWithout);
+    return saved > costs.cost(with.work()) - costs.cost(without.work());
   }
 
   /** Whether the guard holds drafts back now. */

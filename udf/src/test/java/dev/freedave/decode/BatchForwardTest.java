@@ -109,8 +109,9 @@ class BatchForwardTest {
         // the work the scheduler prices a step with is what the cost table is given for it
         long positions = batch.stream().mapToLong(Sequence::positions).sum();
         assertThat(BatchForward.estimatedWork(batch, true, new DraftBudget.Costs()))
-            .isEqualTo(positions * joined.slots() / batch.size());
-        assertThat(BatchForward.estimatedWork(batch, false, null)).isEqualTo(positions * apart.slots() / batch.size());
+            .isEqualTo(new BatchForward.StepWork(positions * joined.slots() / batch.size(), 1));
+        assertThat(BatchForward.estimatedWork(batch, false, null))
+            .isEqualTo(new BatchForward.StepWork(positions * apart.slots() / batch.size(), 2));
         assertSamePredictions(joined.predictions(), apart.predictions());
         List<Sequence> next = new ArrayList<>();
         List<Sequence> nextApart = new ArrayList<>();

@@ -57,33 +57,44 @@ class DraftBudgetTest {
     assertThat(b.drafts(8, 64, 32, 0, 0, 1 << 20)).isEqualTo(8);
   }
 
+  /** A step of {@code work} in one call. */
+  private static BatchForward.StepWork oneCall(long work) {
+    return new BatchForward.StepWork(work, 1);
+  }
+
   /**
    * A fill draft at depth 3 is reached as often as drafts 1..3 are accepted in turn; it goes where
    * that share of a row's step is worth more than what it adds to the step, as a trial where the
-   * step is larger than any measured, and always with the budget off.
+   * step is larger than any measured, never where it adds a call, and always with the budget off.
    */
   @Test
   void aFillDraftGoesWhereTheStepItSavesIsWorthMoreThanItsWork() {
     DraftBudget dispatch = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
     measure(dispatch, p -> 1_000_000 + 100 * p); // 1 ms a call, 0.1 us a position: 1024 more positions cost 0.1 ms
     rounds(dispatch, 99, 8, 7); // every depth accepted: (99 + 1) / (99 + 1)
-    assertThat(dispatch.fillDraftsPay(List.of(3), 2048, 1024, 1)).isTrue();
+    assertThat(dispatch.fillDraftsPay(List.of(3), oneCall(2048), oneCall(1024), 1)).isTrue();
+    assertThat(dispatch.fillDraftsPay(List.of(3), new BatchForward.StepWork(2048, 2), oneCall(1024), 1))
+        .as("a call more").isFalse();
     // depth 2 now accepted half the time (100 of 200 offers, with one pseudo-observation), depth 3
     // whenever depth 2 was: a fill draft at 3 is reached half the time, saving half of 1.1 ms / rows
     rounds(dispatch, 100, 8, 1);
-    assertThat(dispatch.fillDraftsPay(List.of(3), 2048, 1024, 1)).isTrue();
-    assertThat(dispatch.fillDraftsPay(List.of(3), 2048, 1024, 8)).as("a share of 8 rows").isFalse();
-    assertThat(dispatch.fillDraftsPay(List.of(3, 3), 2048, 1024, 8)).as("two rows each save a share").isTrue();
-    assertThat(dispatch.fillDraftsPay(List.of(1), 2048, 1024, 8)).as("depth 1, always reached here").isTrue();
+    assertThat(dispatch.fillDraftsPay(List.of(3), oneCall(2048), oneCall(1024), 1)).isTrue();
+    assertThat(dispatch.fillDraftsPay(List.of(3), oneCall(2048), oneCall(1024), 8)).as("a share of 8 rows").isFalse();
+    assertThat(dispatch.fillDraftsPay(List.of(3, 3), oneCall(2048), oneCall(1024), 8)).as("two rows each save a share")
+        .isTrue();
+    assertThat(dispatch.fillDraftsPay(List.of(1), oneCall(2048), oneCall(1024), 8)).as("depth 1, always reached here")
+        .isTrue();
 
     DraftBudget compute = new DraftBudget(DraftBudget.Policy.AUTO, new DraftBudget.Costs());
     measure(compute, p -> 1000 * p); // a forward costs its positions
     rounds(compute, 99, 8, 7);
-    assertThat(compute.fillDraftsPay(List.of(3), 2048, 1024, 1)).as("its work is a whole step's").isFalse();
-    assertThat(compute.fillDraftsPay(List.of(3), 1 << 20, 1024, 8)).as("a size never measured: a trial").isTrue();
+    assertThat(compute.fillDraftsPay(List.of(3), oneCall(2048), oneCall(1024), 1)).as("its work is a whole step's")
+        .isFalse();
+    assertThat(compute.fillDraftsPay(List.of(3), oneCall(1 << 20), oneCall(1024), 8)).as("a size never measured")
+        .isTrue();
     DraftBudget off = new DraftBudget(DraftBudget.Policy.OFF, new DraftBudget.Costs());
     measure(off, p -> 1000 * p);
-    assertThat(off.fillDraftsPay(List.of(7), 2048, 1024, 8)).isTrue();
+    assertThat(off.fillDraftsPay(List.of(7), new BatchForward.StepWork(2048, 2), oneCall(1024), 8)).isTrue();
   }
 
   @Test
