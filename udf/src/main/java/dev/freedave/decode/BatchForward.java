@@ -75,10 +75,16 @@ final class BatchForward {
    */
   static Output run(DiffusionLM model, List<Sequence> seqs) {
     boolean gpu = onGpu(model);
-    // fills are joined by the costs of their rows' policy (a step's rows share one: a partition decodes under one config)
+    return run(model, seqs, BUCKETS && gpu, joinCosts(model, seqs, gpu));
+  }
+
+  /**
+   * The costs by which a step's fills are joined to its cached call on {@code model}'s device: its
+   * rows' policy's (a step's rows share one: a partition decodes under one config); null: never joined.
+   */
+  private static DraftBudget.Costs joinCosts(DiffusionLM model, List<Sequence> seqs, boolean gpu) {
     CacheMode policy = seqs.stream().map(Sequence::mode).filter(m -> m != CacheMode.NONE).findFirst().orElse(null);
-    boolean join = JOIN_FILLS && gpu && policy != null;
-    return run(model, seqs, BUCKETS && gpu, join ? DraftBudget.costsOf(model, policy) : null);
+    return JOIN_FILLS && gpu && policy != null ? DraftBudget.costsOf(model, policy) : null;
   }
 
   /** The sequences a forward of n sequences runs on {@code model}'s device: its bucket on a GPU, else n. */
@@ -177,9 +183,7 @@ final class BatchForward {
    */
   static StepWork estimatedWork(DiffusionLM model, List<Sequence> seqs) {
     boolean gpu = onGpu(model);
-    CacheMode policy = seqs.stream().map(Sequence::mode).filter(m -> m != CacheMode.NONE).findFirst().orElse(null);
-    boolean join = JOIN_FILLS && gpu && policy != null;
-    return estimatedWork(seqs, BUCKETS && gpu, join ? DraftBudget.costsOf(model, policy) : null);
+    return estimatedWork(seqs, BUCKETS && gpu, joinCosts(model, seqs, gpu));
   }
 
   /** {@link #estimatedWork(DiffusionLM, List)} of {@link #run(DiffusionLM, List, boolean, DraftBudget.Costs)}'s step. */
@@ -197,19 +201,9 @@ final class BatchForward {
         slots += pad.applyAsInt(e.getValue().size());
         continue;
       }
-      int rows = 0;
-      int most = 0;
-      int drafts = 0;
-      BlockCache last = null;
-      for (int i : e.getValue()) {
-        BlockCache c = seqs.get(i).cache();
-        drafts = c == last ? drafts + 1 : 1;
-        rows += c == last ? 0 : 1;
-        most = Math.max(most, drafts);
-        last = c;
-      }
+      CachedRows c = CachedRows.of(seqs, e.getValue());
       int fills = e.getKey().block() == 0 ? joined.size() : 0;
-      slots += (long) pad.applyAsInt(rows + fills) * pad.applyAsInt(most);
+      slots += (long) pad.applyAsInt(c.rows() + fills) * pad.applyAsInt(c.mostDrafts());
     }
     return new StepWork(seqs.isEmpty() ? 0 : positions * slots / seqs.size(), groups.size());
   }
@@ -235,24 +229,38 @@ final class BatchForward {
         fillLength = Math.max(fillLength, fillLength(seqs.get(i).length()));
       }
     }
-    long cachedPositions = 0;
-    int rows = 0;
-    int longest = 0;
-    BlockCache last = null;
-    int drafts = 0;
-    for (int i : groups.getOrDefault(new Group(true, null, 0), List.of())) {
-      Sequence s = seqs.get(i);
-      int q = s.queryEnd() - s.queryStart();
-      cachedPositions += q;
-      drafts = s.cache() == last ? drafts + 1 : 1;
-      rows += s.cache() == last ? 0 : 1;
-      last = s.cache();
-      longest = Math.max(longest, drafts * q);
-    }
-    long cached = rows == 0 ? 0 : cachedPositions * pad.applyAsInt(rows) / rows;
+    CachedRows c = CachedRows.of(seqs, groups.getOrDefault(new Group(true, null, 0), List.of()));
+    long cached = c.rows() == 0 ? 0 : c.positions() * pad.applyAsInt(c.rows()) / c.rows();
     long fillWork = fills == 0 ? 0 : (long) pad.applyAsInt(fills) * fillLength;
-    long together = (long) pad.applyAsInt(rows + fills) * Math.max(longest, fillLength);
+    long together = (long) pad.applyAsInt(c.rows() + fills) * Math.max(c.longest(), fillLength);
     return new Works(fillWork, cached, together);
+  }
+
+  /**
+   * A cached call's sequences {@code idx} by row (a row's drafts are adjacent and share its cache):
+   * its rows, the most drafts a row sends, the query positions of them all, and the longest row's
+   * queries (its drafts' windows back to back).
+   */
+  private record CachedRows(int rows, int mostDrafts, long positions, int longest) {
+    static CachedRows of(List<Sequence> seqs, List<Integer> idx) {
+      int rows = 0;
+      int most = 0;
+      long positions = 0;
+      int longest = 0;
+      int drafts = 0;
+      BlockCache last = null;
+      for (int i : idx) {
+        Sequence s = seqs.get(i);
+        int q = s.queryEnd() - s.queryStart();
+        positions += q;
+        drafts = s.cache() == last ? drafts + 1 : 1;
+        rows += s.cache() == last ? 0 : 1;
+        most = Math.max(most, drafts);
+        longest = Math.max(longest, drafts * q);
+        last = s.cache();
+      }
+      return new CachedRows(rows, most, positions, longest);
+    }
   }
 
   private static Call runFull(DiffusionLM model, List<Sequence> all, List<Integer> idx, CacheMode mode, int block,

@@ -169,10 +169,8 @@ public final class DecodeScheduler {
         positions += rows.get(i).recordForward(batch.subList(at, at + wanted.get(i).size()));
         at += wanted.get(i).size();
       }
-      // a forward counts in the table of its rows' cache policy; one of rows under several (only
-      // through this API: a partition decodes under one config) counts in none
-      CacheMode policy = rows.stream().map(d -> d.config.cache()).distinct().count() == 1
-          ? rows.get(0).config.cache() : null;
+      // a forward counts in the table of its rows' cache policy; one of rows under several counts in none
+      CacheMode policy = policyOf(rows);
       boolean counted = policy != null
           && budget(policy).forward(positions, batch.size(), forward.slots(), nanos, forward.shape());
       int limit = limitDrafts(rows);
@@ -222,8 +220,7 @@ public final class DecodeScheduler {
       if (depths.isEmpty()) {
         return batch;
       }
-      CacheMode policy = rows.stream().map(d -> d.config.cache()).distinct().count() == 1
-          ? rows.get(0).config.cache() : null;
+      CacheMode policy = policyOf(rows);
       if (policy != null && budget(policy).fillDraftsPay(depths, BatchForward.estimatedWork(model, batch),
           BatchForward.estimatedWork(model, without), rows.size())) {
         return batch;
@@ -235,6 +232,11 @@ public final class DecodeScheduler {
         }
       }
       return without;
+    }
+
+    /** The cache policy of all {@code rows}; null where they have several (only through this API: a partition decodes under one config). */
+    private static CacheMode policyOf(List<RowDecoder> rows) {
+      return rows.stream().map(d -> d.config.cache()).distinct().count() == 1 ? rows.get(0).config.cache() : null;
     }
 
     private DraftBudget budget(CacheMode policy) {

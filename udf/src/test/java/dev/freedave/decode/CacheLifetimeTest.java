@@ -3,12 +3,11 @@ package dev.freedave.decode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import dev.freedave.model.BlockCache;
 import dev.freedave.model.CacheFill;
 import dev.freedave.model.CacheMode;
 import dev.freedave.model.DiffusionLM;
-import dev.freedave.model.ModelSpec;
+import dev.freedave.testkit.ForwardingModel;
 import dev.freedave.testkit.TinyModels;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,39 +46,18 @@ class CacheLifetimeTest {
   }
 
   /** A model that passes every call through and keeps every cache it hands out. */
-  private static final class CountingModel implements DiffusionLM {
-    private final DiffusionLM inner;
+  private static final class CountingModel extends ForwardingModel {
     final List<BlockCache> made = new ArrayList<>();
 
     CountingModel(DiffusionLM inner) {
-      this.inner = inner;
-    }
-
-    @Override
-    public ModelSpec spec() {
-      return inner.spec();
-    }
-
-    @Override
-    public NDManager newScope() {
-      return inner.newScope();
-    }
-
-    @Override
-    public NDArray logits(NDArray ids, NDArray keyMask, NDArray positions, NDArray outputIndex) {
-      return inner.logits(ids, keyMask, positions, outputIndex);
-    }
-
-    @Override
-    public boolean supportsCache() {
-      return inner.supportsCache();
+      super(inner);
     }
 
     @Override
     public NDArray logitsFillingCache(NDArray ids, NDArray keyMask, NDArray outputIndex, int[] lengths,
         int[] queryStart, int[] queryEnd, CacheMode mode, int block, List<BlockCache> out) {
       int before = out.size();
-      NDArray logits = inner.logitsFillingCache(ids, keyMask, outputIndex, lengths, queryStart, queryEnd, mode, block,
+      NDArray logits = super.logitsFillingCache(ids, keyMask, outputIndex, lengths, queryStart, queryEnd, mode, block,
           out);
       made.addAll(out.subList(before, out.size()));
       return logits;
@@ -88,7 +66,7 @@ class CacheLifetimeTest {
     @Override
     public NDArray logitsWithCache(List<BlockCache> caches, NDArray ids, NDArray positions, NDArray drafts,
         NDArray outputIndex, int block, int[] commitTo, CacheFill[] fills, BlockCache[] grown) {
-      NDArray logits = inner.logitsWithCache(caches, ids, positions, drafts, outputIndex, block, commitTo, fills,
+      NDArray logits = super.logitsWithCache(caches, ids, positions, drafts, outputIndex, block, commitTo, fills,
           grown);
       for (BlockCache c : grown) {
         if (c != null) {
@@ -97,13 +75,5 @@ class CacheLifetimeTest {
       }
       return logits;
     }
-
-    @Override
-    public Picks greedy(NDArray logits, int excluded) {
-      return inner.greedy(logits, excluded);
-    }
-
-    @Override
-    public void close() {}
   }
 }

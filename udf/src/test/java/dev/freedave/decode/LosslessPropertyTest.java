@@ -31,9 +31,15 @@ class LosslessPropertyTest {
   private static final int SEEDS = 6;
 
   private LlamaFamilyModel model(int seed) throws Exception {
+    return model(seed, 2);
+  }
+
+  /** A tiny LLaDA (even seeds) or Dream (odd) model of {@code layers} layers. */
+  private LlamaFamilyModel model(int seed, int layers) throws Exception {
     ModelFamily f = seed % 2 == 0 ? ModelFamily.LLADA : ModelFamily.DREAM;
     TinyModels.Spec spec = f == ModelFamily.LLADA ? TinyModels.Spec.llada(seed) : TinyModels.Spec.qwen2(seed);
-    return (LlamaFamilyModel) TinyModels.load(TinyModels.write(tmp.resolve("m" + seed), spec));
+    spec = spec.withSize(spec.vocab(), spec.hidden(), layers, spec.heads(), spec.kvHeads(), spec.ffn());
+    return (LlamaFamilyModel) TinyModels.load(TinyModels.write(tmp.resolve("m" + seed + "x" + layers), spec));
   }
 
   static int[] prompt(Random r, int len) {
@@ -185,10 +191,7 @@ class LosslessPropertyTest {
   @EnumSource(value = CacheMode.class, names = {"PREFIX", "DUAL"})
   void unboundedFreeDaveUnderAnExactCacheIsMinimal(CacheMode cache) throws Exception {
     for (int seed = 0; seed < SEEDS; seed++) {
-      ModelFamily f = seed % 2 == 0 ? ModelFamily.LLADA : ModelFamily.DREAM;
-      TinyModels.Spec spec = f == ModelFamily.LLADA ? TinyModels.Spec.llada(seed).withSize(64, 32, 1, 4, 4, 64)
-          : TinyModels.Spec.qwen2(seed).withSize(64, 48, 1, 6, 2, 96);
-      try (DiffusionLM model = TinyModels.load(TinyModels.write(tmp.resolve("one-layer" + seed), spec))) {
+      try (DiffusionLM model = model(seed, 1)) {
         assertUnboundedFreeDaveIsMinimal(model, new Random(300 + seed), 2, cache, "seed " + seed);
       }
     }

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.freedave.testkit.Fixtures;
+import dev.freedave.testkit.ForwardingModel;
 import dev.freedave.testkit.TinyModels;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -46,25 +47,7 @@ class ForwardPropertiesTest {
   @org.junit.jupiter.api.Test
   void greedyInOneCallEqualsTheDefault() throws Exception {
     try (LlamaFamilyModel model = tiny(ModelFamily.LLADA); NDManager m = model.newScope()) {
-      DiffusionLM byDefault = new DiffusionLM() {
-        @Override
-        public ModelSpec spec() {
-          return model.spec();
-        }
-
-        @Override
-        public NDManager newScope() {
-          return model.newScope();
-        }
-
-        @Override
-        public NDArray logits(NDArray ids, NDArray keyMask, NDArray positions, NDArray outputIndex) {
-          throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void close() {}
-      };
+      DiffusionLM byDefault = new ForwardingModel(model); // the interface's greedy, not the core's
       long[] ids = randomIds(new Random(5), 3 * 9, 64);
       NDArray logits = model.logits(m.create(ids, new Shape(3, 9)), null, null); // [3, 9, V]
       int excluded = (int) logits.argMax(-1).toLongArray()[4]; // the top id at one position
