@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -94,6 +95,11 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--trace-steps", defaultValue = "40") int traceSteps;
 
+  @Option(names = "--shape-times", defaultValue = "0", description = "after the table, per run its N forward "
+      + "shapes of most time in its median pass: count and mean ms, beside static's mean for the same shape in "
+      + "its cell (where a decoder's time goes, and whether one shape costs the decoders alike)")
+  int shapeTimes;
+
   /** Every forward shape this process has run, to count those a timed pass meets for the first time. */
   private final Set<String> seenShapes = new HashSet<>();
 
@@ -114,7 +120,17 @@ final class BenchCommand implements Callable<Integer> {
 
   /** One timed pass; the budget's draft counts and vetoes over its forwards with FreeDave rows. */
   private record Timed(List<DecodeResult> out, double wallS, double forwardS, int newShapes, double draftLimit,
-      double vetoedShare) {}
+      double vetoedShare, Map<String, ShapeTime> shapes) {}
+
+  /** The forwards of one shape in a pass: how many, and their time (the forward and its predictions). */
+  static final class ShapeTime {
+    long count;
+    long nanos;
+
+    double meanMs() {
+      return nanos / 1e6 / count;
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -149,6 +165,7 @@ final class BenchCommand implements Callable<Integer> {
       // at more rows differs from them, batching alone moved the tokens (a numerics effect: other
       // shapes, other kernels, near-tied logits), the yardstick for FreeDave's exact match
       Map<String, List<DecodeResult>> firstStatic = new LinkedHashMap<>();
+      List<String> shapeLines = new ArrayList<>();
       for (int rows : rowsInFlight) {
         List<Cell> cells = cells(loaded, ids, answers, rows);
         Cell free = cells.stream().filter(c -> CacheMode.parse(c.runs().get(0).cache()) == CacheMode.NONE)
@@ -171,8 +188,10 @@ final class BenchCommand implements Callable<Integer> {
                 staticMatch == null ? "-" : String.format(Locale.ROOT, "%.3f", staticMatch), sameAsFirst);
           }
           runs.addAll(cell.runs());
+          shapeLines.addAll(shapeTimes(cell));
         }
       }
+      shapeLines.forEach(System.out::println);
       System.out.println(CudaGraphs.summary());
       System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(json(runs, dir,
           ids.size())));
@@ -222,8 +241,10 @@ final class BenchCommand implements Callable<Integer> {
       List<DecodeResult> stat = null;
       List<DecodeResult> thr = null;
       List<Run> cell = new ArrayList<>();
+      List<Map<String, ShapeTime>> shapes = new ArrayList<>();
       for (DecodeConfig cfg : byCache.get(ci)) {
         Timed median = median(timed.get(i));
+        shapes.add(median.shapes());
         switch (cfg.method()) {
           case STATIC -> stat = median.out();
           case THRESHOLD -> thr = median.out();
@@ -236,13 +257,16 @@ final class BenchCommand implements Callable<Integer> {
         cell.add(summarise(c, rows, cfg, median, walls, exact, answers, loaded, cold[i]));
         i++;
       }
-      cells.add(new Cell(cell, stat));
+      cells.add(new Cell(cell, stat, shapes));
     }
     return cells;
   }
 
-  /** A cell's runs, static's first, and static's results (the reference of the other cells' static). */
-  private record Cell(List<Run> runs, List<DecodeResult> staticOut) {}
+  /**
+   * A cell's runs, static's first, and static's results (the reference of the other cells' static);
+   * {@code shapes}: each run's median pass by forward shape, in the order of the runs.
+   */
+  private record Cell(List<Run> runs, List<DecodeResult> staticOut, List<Map<String, ShapeTime>> shapes) {}
 
   private List<DecodeConfig> configs(CacheMode cache) {
     List<DecodeConfig> out = new ArrayList<>();
@@ -296,6 +320,33 @@ final class BenchCommand implements Callable<Integer> {
         median.vetoedShare());
   }
 
+  /**
+   * --shape-times: per run of {@code cell}, its shapes of most time (count, mean ms, share of its
+   * forward time) and static's mean ms for the same shape in the same cell ("-": static never ran it).
+   */
+  private List<String> shapeTimes(Cell cell) {
+    List<String> out = new ArrayList<>();
+    if (shapeTimes <= 0) {
+      return out;
+    }
+    Map<String, ShapeTime> base = cell.shapes().get(0);
+    for (int i = 0; i < cell.runs().size(); i++) {
+      Run r = cell.runs().get(i);
+      Map<String, ShapeTime> mine = cell.shapes().get(i);
+      long total = mine.values().stream().mapToLong(t -> t.nanos).sum();
+      out.add(String.format(Locale.ROOT, "shapes %s rows=%d %s%s: %d shapes, %.3f s in forwards", r.cache(),
+          r.rowsInFlight(), r.decoder(), r.k() == 0 ? "" : " K=" + r.k(), mine.size(), total / 1e9));
+      mine.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue().nanos, a.getValue().nanos)).limit(shapeTimes)
+          .forEach(e -> {
+            ShapeTime t = e.getValue();
+            ShapeTime s = base.get(e.getKey());
+            out.add(String.format(Locale.ROOT, "  %6d x %8.3f ms  %5.1f %%  static %8s ms  %s", t.count, t.meanMs(),
+                100.0 * t.nanos / total, s == null ? "-" : String.format(Locale.ROOT, "%.3f", s.meanMs()), e.getKey()));
+          });
+    }
+    return out;
+  }
+
   /** The pass of median wall (the lower middle one of an even count). */
   private static Timed median(List<Timed> passes) {
     List<Timed> sorted = new ArrayList<>(passes);
@@ -341,6 +392,7 @@ final class BenchCommand implements Callable<Integer> {
     int[] steps = {0};
     long[] drafting = {0, 0, 0}; // forwards with FreeDave rows, their draft limits summed, those vetoed
     Set<String> fresh = new HashSet<>();
+    Map<String, ShapeTime> shapes = new HashMap<>();
     if (traceFile != null) {
       Files.createDirectories(traceFile.getParent());
       JniUtils.startProfile(false, false, false);
@@ -348,6 +400,9 @@ final class BenchCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     List<DecodeResult> out = decode(lm, ids, cfg, rowsInFlight, e -> {
       forwardNanos[0] += e.nanos();
+      ShapeTime st = shapes.computeIfAbsent(e.shape(), k -> new ShapeTime());
+      st.count++;
+      st.nanos += e.nanos();
       if (e.draftLimit() > 0) {
         drafting[0]++;
         drafting[1] += e.draftLimit();
@@ -365,7 +420,7 @@ final class BenchCommand implements Callable<Integer> {
       JniUtils.stopProfile(traceFile.toString());
     }
     return new Timed(out, wall, forwardNanos[0] / 1e9, fresh.size(), (double) drafting[1] / drafting[0],
-        (double) drafting[2] / drafting[0]);
+        (double) drafting[2] / drafting[0], shapes);
   }
 
   /** Decodes every prompt; {@code listener} (may be null) hears of every forward. */

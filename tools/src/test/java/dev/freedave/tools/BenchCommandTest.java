@@ -15,7 +15,7 @@ import picocli.CommandLine;
 /**
  * The bench on the embedded demo model, two caches and two row counts taking turns: every cell is
  * reported once, in the order asked for, FreeDave equal to static in every pass, each cache compared
- * with static without a cache.
+ * with static without a cache; the forwards by shape add up to the run's forwards.
  */
 class BenchCommandTest {
   @Test
@@ -27,7 +27,7 @@ class BenchCommandTest {
     try {
       rc = new CommandLine(new BenchCommand()).execute("--limit", "2", "--cache", "none,dual", "--rows", "1,2",
           "--k", "2", "--k-report", "2", "--gen-length", "16", "--block-length", "8", "--decoders", "static,freedave",
-          "--trials", "2");
+          "--trials", "2", "--shape-times", "50");
     } finally {
       System.setOut(out);
     }
@@ -47,5 +47,21 @@ class BenchCommandTest {
     // the table: one line per run, static's tokens at 2 rows equal to those at 1 row under each cache
     List<String> table = lines.stream().filter(l -> l.startsWith("none ") || l.startsWith("dual ")).toList();
     assertThat(table).hasSize(8).allSatisfy(l -> assertThat(l).endsWith("1.000"));
+    // --shape-times: a block per run; static without a cache at 1 row makes one forward a step, so its
+    // shapes' counts add up to its forwards, and each of static's shapes is its own "static" column
+    int header = lines.indexOf(lines.stream().filter(l -> l.startsWith("shapes none rows=1 static")).findFirst()
+        .orElseThrow());
+    assertThat(lines.stream().filter(l -> l.startsWith("shapes "))).hasSize(8);
+    long forwards = 0;
+    for (String l : lines.subList(header + 1, lines.size())) {
+      if (!l.startsWith("  ")) {
+        break;
+      }
+      String[] f = l.trim().split("\\s+");
+      forwards += Long.parseLong(f[0]);
+      assertThat(f[2]).isEqualTo(f[7]); // mean ms, and static's mean for the same shape
+    }
+    assertThat(forwards).isEqualTo(json.getAsJsonArray("runs").get(0).getAsJsonObject().get("nfe").getAsLong())
+        .isPositive();
   }
 }

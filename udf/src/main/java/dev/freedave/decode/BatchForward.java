@@ -67,7 +67,13 @@ final class BatchForward {
   record Output(List<Prediction> predictions, BlockCache[] filled, String shape, int slots) {}
 
   /** Sequences that go into one call: full forwards of one policy, or cached ones, of one attention. */
-  private record Group(boolean cached, CacheMode mode, int block) {}
+  private record Group(boolean cached, CacheMode mode, int block) {
+    /** How a step's shape names the call: "cached" or "full <policy>", and a block-causal block. */
+    @Override
+    public String toString() {
+      return (cached ? "cached" : "full " + mode.label()) + (block > 0 ? " block " + block : "");
+    }
+  }
 
   /**
    * The step's forwards; where the model runs on a GPU, padded to shape buckets, and the fills of
