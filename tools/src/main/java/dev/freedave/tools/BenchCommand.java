@@ -321,8 +321,9 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /**
-   * --shape-times: per run of {@code cell}, its shapes of most time (count, mean ms, share of its
-   * forward time) and static's mean ms for the same shape in the same cell ("-": static never ran it).
+   * --shape-times: per run of {@code cell}, its forward time, that time with every shape static also
+   * ran priced at static's mean, and its shapes of most time (count, mean ms, share of its forward
+   * time) beside static's mean ms for the same shape in the same cell ("-": static never ran it).
    */
   private List<String> shapeTimes(Cell cell) {
     List<String> out = new ArrayList<>();
@@ -330,12 +331,18 @@ final class BenchCommand implements Callable<Integer> {
       return out;
     }
     Map<String, ShapeTime> base = cell.shapes().get(0);
+    double baseS = base.values().stream().mapToLong(t -> t.nanos).sum() / 1e9;
     for (int i = 0; i < cell.runs().size(); i++) {
       Run r = cell.runs().get(i);
       Map<String, ShapeTime> mine = cell.shapes().get(i);
       long total = mine.values().stream().mapToLong(t -> t.nanos).sum();
-      out.add(String.format(Locale.ROOT, "shapes %s rows=%d %s%s: %d shapes, %.3f s in forwards", r.cache(),
-          r.rowsInFlight(), r.decoder(), r.k() == 0 ? "" : " K=" + r.k(), mine.size(), total / 1e9));
+      // the pass's forwards re-timed at static's mean wherever static ran the same shape: what its
+      // choices of shapes cost, apart from how fast the machine ran that shape during each pass
+      double repriced = mine.entrySet().stream().mapToDouble(e -> base.containsKey(e.getKey())
+          ? e.getValue().count * base.get(e.getKey()).meanMs() / 1e3 : e.getValue().nanos / 1e9).sum();
+      out.add(String.format(Locale.ROOT, "shapes %s rows=%d %s%s: %d shapes, %.3f s in forwards; at static's "
+          + "speed of the shapes both ran %.3f s, static's forwards / that %.2f", r.cache(), r.rowsInFlight(),
+          r.decoder(), r.k() == 0 ? "" : " K=" + r.k(), mine.size(), total / 1e9, repriced, baseS / repriced));
       mine.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue().nanos, a.getValue().nanos)).limit(shapeTimes)
           .forEach(e -> {
             ShapeTime t = e.getValue();

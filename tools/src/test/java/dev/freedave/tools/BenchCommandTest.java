@@ -52,6 +52,7 @@ class BenchCommandTest {
     int header = lines.indexOf(lines.stream().filter(l -> l.startsWith("shapes none rows=1 static")).findFirst()
         .orElseThrow());
     assertThat(lines.stream().filter(l -> l.startsWith("shapes "))).hasSize(8);
+    assertThat(lines.get(header)).endsWith("static's forwards / that 1.00"); // static re-priced at itself
     long forwards = 0;
     for (String l : lines.subList(header + 1, lines.size())) {
       if (!l.startsWith("  ")) {
