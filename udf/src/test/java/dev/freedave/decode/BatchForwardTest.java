@@ -104,8 +104,8 @@ class BatchForwardTest {
         }
         BatchForward.Output joined = BatchForward.run(model, batch, true, new DraftBudget.Costs());
         BatchForward.Output apart = BatchForward.run(model, batch, false, null);
-        assertThat(joined.shape()).contains("fills").doesNotContain("cached=false");
-        assertThat(apart.shape()).contains("cached=false");
+        assertThat(joined.shape()).contains("fills").doesNotContain("full ");
+        assertThat(apart.shape()).contains("full dual");
         // the work the scheduler prices a step with is what the cost table is given for it
         long positions = batch.stream().mapToLong(Sequence::positions).sum();
         assertThat(BatchForward.estimatedWork(batch, true, new DraftBudget.Costs()))
