@@ -217,7 +217,7 @@ class TransformerCore(Module):
 
   # Cached forward of R rows at once. ids, pos, draft [R, T]: each row's drafts' query windows back
   # to back, draft = the draft a query belongs to (negative = padding). kcache/vcache: per row its
-  # frozen [layers, 1, Hkv, F_r, hd]; key_keep, boolean [R, F] (F >= every F_r), says which frozen keys
+  # frozen [layers, 1, Hkv, F_r, hd] (or one fill's rows, see frozen_rows); key_keep, boolean [R, F] (F >= every F_r), says which frozen keys
   # a row's queries see. A query sees those and the fresh keys of its own draft (block-diagonal over
   # drafts; with block > 0 only those of its own block and before); a padding query sees the row's
   # padding keys, never a real query's, and no real query sees it. Returns the hidden states
@@ -285,8 +285,18 @@ class TransformerCore(Module):
   # hd], each padded to F = the longest (each layer's rows one contiguous tensor), the last `room`
   # positions left for the layers to write before any read. Rows frozen at one length (the decoders
   # pad fills to a multiple of 128) are one concatenation; rows of several lengths are copied one by
-  # one, the gaps zero (masked, but never NaN).
+  # one, the gaps zero (masked, but never NaN). A list of one [R, layers, 1, Hkv, F, hd] holds the
+  # rows as one fill froze them (the caller passes that where the call's rows are exactly that
+  # fill's): a layer-major view of it, with no copy where nothing is to be written.
   def frozen_rows(self: __torch__.freedave.TransformerCore, cache: List[Tensor], f: int, room: int) -> Tensor:
+    if cache[0].dim() == 6:
+      rows = cache[0].squeeze(2).transpose(0, 1)
+      if room == 0:
+        return rows
+      out = torch.empty([self.layers, rows.size(1), self.kv_heads, f + room, self.head_dim], dtype=rows.dtype,
+                        device=rows.device)
+      out.narrow(3, 0, f).copy_(rows)
+      return out
     r = len(cache)
     equal = True
     for j in range(r):

@@ -133,15 +133,18 @@ public final class DecodeScheduler {
       if (active.isEmpty()) {
         return;
       }
-      // pack whole rows (a row's drafts never split over two forwards), rotating the start for fairness
+      // pack whole rows (a row's drafts never split over two forwards); where a row is left out, the
+      // next step starts further on, for fairness. Where all fit, the order stays: rows that filled
+      // together then read their caches in their fill's order, which needs no stacking (FillBatch).
       List<RowDecoder> rows = new ArrayList<>();
       List<List<Canvas>> wanted = new ArrayList<>();
       List<Sequence> batch = new ArrayList<>();
-      int start = rotation++ % active.size();
+      int start = rotation % active.size();
       for (int i = 0; i < active.size(); i++) {
         RowDecoder d = active.get((start + i) % active.size());
         List<Canvas> p = d.pending();
         if (batch.size() + p.size() > maxSequencesPerForward) {
+          rotation = start + 1;
           continue;
         }
         rows.add(d);

@@ -13,9 +13,12 @@ import ai.djl.ndarray.NDManager;
  *
  * @param queryStart first absolute position a cached forward recomputes
  * @param queryEnd end (exclusive) of the recomputed positions
+ * @param batch the fill this cache is row {@code batchRow} of, which it releases when closed; null
+ *     where the cache is its own (grown, or copied out of a joined call)
  */
 public record BlockCache(NDManager manager, NDArray keys, NDArray values, int frozenLength, int visibleEnd,
-    int hiddenStart, int hiddenEnd, int queryStart, int queryEnd) implements AutoCloseable {
+    int hiddenStart, int hiddenEnd, int queryStart, int queryEnd, FillBatch batch, int batchRow)
+    implements AutoCloseable {
 
   public int queryLength() {
     return queryEnd - queryStart;
@@ -26,8 +29,27 @@ public record BlockCache(NDManager manager, NDArray keys, NDArray values, int fr
     return p < Math.min(visibleEnd, frozenLength) && (p < hiddenStart || p >= hiddenEnd);
   }
 
+  /** Whether {@code caches} are the rows of one fill, in its order, all of them (padding copies included). */
+  static boolean oneFill(java.util.List<BlockCache> caches) {
+    FillBatch b = caches.get(0).batch();
+    if (b == null || b.rows() != caches.size()) {
+      return false;
+    }
+    for (int i = 0; i < caches.size(); i++) {
+      if (caches.get(i).batch() != b || caches.get(i).batchRow() != i) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   @Override
   public void close() {
-    manager.close();
+    if (manager.isOpen()) {
+      manager.close();
+      if (batch != null) {
+        batch.release();
+      }
+    }
   }
 }

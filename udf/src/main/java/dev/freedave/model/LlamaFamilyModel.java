@@ -161,10 +161,18 @@ public final class LlamaFamilyModel implements DiffusionLM {
           weights.list());
       NDArray keys = result.get(1); // [B, layers, 1, Hkv, L, hd]
       NDArray values = result.get(2);
+      FillBatch batch = new FillBatch(manager.newSubManager(), keys, values, b);
       for (int i = 0; i < b; i++) {
         // every row keeps the fill's whole (padded) length, so rows of one length stack in one copy
-        caches.add(cacheOf(keys.get(i), values.get(i), CacheFill.of(mode, block, len, lengths[i], queryStart[i],
-            queryEnd[i])));
+        try {
+          caches.add(cacheOf(keys.get(i), values.get(i), CacheFill.of(mode, block, len, lengths[i], queryStart[i],
+              queryEnd[i]), batch, i));
+        } catch (RuntimeException e) {
+          for (int j = i; j < b; j++) {
+            batch.release(); // the rows that will have no cache
+          }
+          throw e;
+        }
       }
       NDArray logits = result.get(0);
       logits.attach(m);
@@ -176,13 +184,16 @@ public final class LlamaFamilyModel implements DiffusionLM {
     }
   }
 
-  /** A fill's frozen keys and values of one row, [layers, 1, Hkv, L, hd] each, as that row's cache. */
-  private BlockCache cacheOf(NDArray keys, NDArray values, CacheFill f) {
+  /**
+   * A fill's frozen keys and values of one row, [layers, 1, Hkv, L, hd] each, as that row's cache:
+   * row {@code row} of {@code batch}, or its own (batch null).
+   */
+  private BlockCache cacheOf(NDArray keys, NDArray values, CacheFill f, FillBatch batch, int row) {
     NDManager own = manager.newSubManager();
     keys.attach(own);
     values.attach(own);
     return new BlockCache(own, keys, values, f.length(), f.visibleEnd(), f.queryStart(), f.queryEnd(), f.queryStart(),
-        f.queryEnd());
+        f.queryEnd(), batch, row);
   }
 
   @Override
@@ -226,7 +237,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
         if (c == null) {
           // copied out of the call's buffer, which holds every row: the cache outlives the call
           NDIndex row = new NDIndex("{}, :, :, :, :{}", i, fills[i].length());
-          grown[i] = cacheOf(out.get(1).get(row).duplicate(), out.get(2).get(row).duplicate(), fills[i]);
+          grown[i] = cacheOf(out.get(1).get(row).duplicate(), out.get(2).get(row).duplicate(), fills[i], null, 0);
         } else if (commitTo != null && commitTo[i] > c.visibleEnd()) {
           NDIndex row = new NDIndex("{}, :, :, :, :{}", i, commitTo[i] - c.visibleEnd());
           grown[i] = appended(c, out.get(1).get(row), out.get(2).get(row), commitTo[i]);
@@ -251,7 +262,7 @@ public final class LlamaFamilyModel implements DiffusionLM {
       NDArray v = c.values().get(kept).concat(freshV, 3);
       k.attach(own);
       v.attach(own);
-      return new BlockCache(own, k, v, to, to, to, to, to, to);
+      return new BlockCache(own, k, v, to, to, to, to, to, to, null, 0);
     } catch (RuntimeException e) {
       own.close();
       throw e;

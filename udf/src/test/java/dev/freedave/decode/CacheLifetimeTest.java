@@ -20,7 +20,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * Every cache a forward makes is closed by the time the decode ends: taken by its row and released
  * when the row's block or the row ends, or, for a fill draft the chain did not reach, closed unused.
- * A cache left open holds its keys and values on the device for the rest of the partition.
+ * A cache left open holds its keys and values on the device for the rest of the partition; so does
+ * a fill's tensor of all its rows ({@code FillBatch}) while any of those rows' caches is open.
  */
 class CacheLifetimeTest {
   @TempDir Path tmp;
@@ -42,6 +43,8 @@ class CacheLifetimeTest {
       assertThat(results).allSatisfy(d -> assertThat(d.error()).isNull());
       assertThat(model.made).hasSizeGreaterThan(requests.size() * 3); // a fill a block, and fill drafts besides
       assertThat(model.made).noneMatch(c -> c.manager().isOpen());
+      // the fills' tensors of all their rows, which the rows' caches view, close with the last of them
+      assertThat(model.made).filteredOn(c -> c.batch() != null).isNotEmpty().noneMatch(c -> c.batch().isOpen());
     }
   }
 

@@ -138,7 +138,8 @@ class BlockCacheTest {
    * The batched path against the per-row path: ragged rows, different drafts, one call vs one call per
    * row; with several rows' frozen keys concatenated in every layer (the default at these sizes) and
    * written into one buffer (what large caches take: a concatenation limit of 0 bytes forces it), and
-   * with rows frozen at one length stacked by the caller (the path CUDA graphs take).
+   * with rows frozen at one length stacked by the caller (the path CUDA graphs take); and a call over
+   * exactly one fill's rows, which reads that fill's tensors ({@link FillBatch}) in the first two.
    */
   @ParameterizedTest
   @CsvSource({"LLADA,PREFIX,concat", "LLADA,DUAL,concat", "DREAM,PREFIX,concat", "DREAM,DUAL,concat",
@@ -181,6 +182,10 @@ class BlockCacheTest {
         }
       }
       float[][][] batched = cached(model, m, caches, drafts);
+      // the rows of the second fill, all of them in its order: the call reads the fill's own tensors
+      assertThat(BlockCache.oneFill(caches.subList(2, n))).isTrue();
+      assertThat(BlockCache.oneFill(caches)).isFalse();
+      assertThat(BlockCache.oneFill(List.of(caches.get(3), caches.get(2), caches.get(4)))).isFalse();
       float[][][] oneFill = cached(model, m, caches.subList(2, n), Arrays.copyOfRange(drafts, 2, n));
       for (int i = 0; i < n; i++) {
         float[][] alone = cached(model, m, List.of(caches.get(i)), new long[][][] {drafts[i]})[0];
