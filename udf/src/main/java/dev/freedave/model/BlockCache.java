@@ -29,10 +29,15 @@ public record BlockCache(NDManager manager, NDArray keys, NDArray values, int fr
     return p < Math.min(visibleEnd, frozenLength) && (p < hiddenStart || p >= hiddenEnd);
   }
 
-  /** Whether {@code caches} are the rows of one fill, in its order, all of them (padding copies included). */
+  /**
+   * Whether {@code caches} are two or more rows of one fill, in its order, all of them (padding
+   * copies included). One row's cache is read where it lies anyway, with nothing to concatenate; and
+   * libtorch's graph executor specialises the core's methods on their inputs' ranks, so one-row calls
+   * keep the one form they always had.
+   */
   static boolean oneFill(java.util.List<BlockCache> caches) {
     FillBatch b = caches.get(0).batch();
-    if (b == null || b.rows() != caches.size()) {
+    if (b == null || caches.size() < 2 || b.rows() != caches.size()) {
       return false;
     }
     for (int i = 0; i < caches.size(); i++) {

@@ -186,6 +186,9 @@ class BlockCacheTest {
       assertThat(BlockCache.oneFill(caches.subList(2, n))).isTrue();
       assertThat(BlockCache.oneFill(caches)).isFalse();
       assertThat(BlockCache.oneFill(List.of(caches.get(3), caches.get(2), caches.get(4)))).isFalse();
+      List<BlockCache> lone = fill(model, m, new long[][] {rows[0]}, new int[] {qs[0]}, new int[] {qe[0]}, mode);
+      assertThat(BlockCache.oneFill(lone)).as("one row: its cache as it lies").isFalse();
+      lone.forEach(BlockCache::close);
       float[][][] oneFill = cached(model, m, caches.subList(2, n), Arrays.copyOfRange(drafts, 2, n));
       for (int i = 0; i < n; i++) {
         float[][] alone = cached(model, m, List.of(caches.get(i)), new long[][][] {drafts[i]})[0];
