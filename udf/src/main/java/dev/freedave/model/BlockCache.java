@@ -35,7 +35,7 @@ public record BlockCache(NDManager manager, NDArray keys, NDArray values, int fr
    * libtorch's graph executor specialises the core's methods on their inputs' ranks, so one-row calls
    * keep the one form they always had.
    */
-  static boolean oneFill(java.util.List<BlockCache> caches) {
+  public static boolean oneFill(java.util.List<BlockCache> caches) {
     FillBatch b = caches.get(0).batch();
     if (b == null || caches.size() < 2 || b.rows() != caches.size()) {
       return false;
