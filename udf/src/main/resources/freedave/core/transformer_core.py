@@ -217,8 +217,8 @@ class TransformerCore(Module):
 
   # Cached forward of R rows at once. ids, pos, draft [R, T]: each row's drafts' query windows back
   # to back, draft = the draft a query belongs to (negative = padding). kcache/vcache: per row its
-  # frozen [layers, 1, Hkv, F_r, hd] (or one fill's rows, see frozen_rows); key_keep, boolean [R, F] (F >= every F_r), says which frozen keys
-  # a row's queries see. A query sees those and the fresh keys of its own draft (block-diagonal over
+  # frozen [layers, 1, Hkv, F_r, hd] (or one fill's rows, see frozen_rows); key_keep, boolean [R, F]
+  # (F >= every F_r), says which frozen keys a row's queries see. A query sees those and the fresh keys of its own draft (block-diagonal over
   # drafts; with block > 0 only those of its own block and before); a padding query sees the row's
   # padding keys, never a real query's, and no real query sees it. Returns the hidden states
   # [R, T, d] and, with fresh_kv, every layer's fresh keys and values, [R, layers, 1, Hkv, T, hd] each.
@@ -289,32 +289,28 @@ class TransformerCore(Module):
   # rows as one fill froze them (the caller passes that where the call's rows are exactly that
   # fill's): a layer-major view of it, with no copy where nothing is to be written.
   def frozen_rows(self: __torch__.freedave.TransformerCore, cache: List[Tensor], f: int, room: int) -> Tensor:
+    stacked : Optional[Tensor] = None
     if cache[0].dim() == 6:
-      rows = cache[0].squeeze(2).transpose(0, 1)
+      stacked = cache[0].squeeze(2).transpose(0, 1)  # one fill's rows, as a view
+    else:
+      equal = True
+      for j in range(len(cache)):
+        if cache[j].size(3) != f:
+          equal = False
+      if equal:
+        stacked = cache[0] if len(cache) == 1 else torch.cat(cache, 1)  # one row: read where it lies
+    if stacked is not None:
       if room == 0:
-        return rows
-      out = torch.empty([self.layers, rows.size(1), self.kv_heads, f + room, self.head_dim], dtype=rows.dtype,
-                        device=rows.device)
-      out.narrow(3, 0, f).copy_(rows)
+        return stacked
+      out = torch.empty([self.layers, stacked.size(1), self.kv_heads, f + room, self.head_dim], dtype=stacked.dtype,
+                        device=stacked.device)
+      out.narrow(3, 0, f).copy_(stacked)
       return out
     r = len(cache)
-    equal = True
+    out = torch.zeros([self.layers, r, self.kv_heads, f + room, self.head_dim], dtype=cache[0].dtype,
+                      device=cache[0].device)
     for j in range(r):
-      if cache[j].size(3) != f:
-        equal = False
-    if equal and room == 0:
-      if r == 1:
-        return cache[0]  # read where it lies
-      return torch.cat(cache, 1)
-    dt = cache[0].dtype
-    shape = [self.layers, r, self.kv_heads, f + room, self.head_dim]
-    if equal:
-      out = torch.empty(shape, dtype=dt, device=cache[0].device)
-      out.narrow(3, 0, f).copy_(torch.cat(cache, 1))
-    else:
-      out = torch.zeros(shape, dtype=dt, device=cache[0].device)
-      for j in range(r):
-        out.narrow(1, j, 1).narrow(3, 0, cache[j].size(3)).copy_(cache[j])
+      out.narrow(1, j, 1).narrow(3, 0, cache[j].size(3)).copy_(cache[j])
     return out
 
   # the logits [R, W, V] of a cached forward (see cached_hidden)

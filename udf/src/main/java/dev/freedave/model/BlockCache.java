@@ -2,6 +2,7 @@ package dev.freedave.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.List;
 
 /**
  * One row's frozen keys and values for the block being decoded, [layers, 1, Hkv, F, hd] each (laid
@@ -35,7 +36,7 @@ public record BlockCache(NDManager manager, NDArray keys, NDArray values, int fr
    * libtorch's graph executor specialises the core's methods on their inputs' ranks, so one-row calls
    * keep the one form they always had.
    */
-  public static boolean oneFill(java.util.List<BlockCache> caches) {
+  public static boolean oneFill(List<BlockCache> caches) {
     FillBatch b = caches.get(0).batch();
     if (b == null || caches.size() < 2 || b.rows() != caches.size()) {
       return false;

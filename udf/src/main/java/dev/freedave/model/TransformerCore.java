@@ -187,12 +187,19 @@ final class TransformerCore implements AutoCloseable {
     }
     // called: the core stacks the caches itself, in its own ops rather than a DJL op's 13-40 µs each;
     // rows that are one fill's, in its order, go as that fill's tensors, which need no stacking
-    boolean oneFill = BlockCache.oneFill(caches);
-    PtNDArray[] keys = new PtNDArray[oneFill ? 1 : caches.size()];
-    PtNDArray[] values = new PtNDArray[keys.length];
-    for (int i = 0; i < keys.length; i++) {
-      keys[i] = (PtNDArray) (oneFill ? caches.get(0).batch().keys() : caches.get(i).keys());
-      values[i] = (PtNDArray) (oneFill ? caches.get(0).batch().values() : caches.get(i).values());
+    PtNDArray[] keys;
+    PtNDArray[] values;
+    if (BlockCache.oneFill(caches)) {
+      FillBatch fill = caches.get(0).batch();
+      keys = new PtNDArray[] {(PtNDArray) fill.keys()};
+      values = new PtNDArray[] {(PtNDArray) fill.values()};
+    } else {
+      keys = new PtNDArray[caches.size()];
+      values = new PtNDArray[caches.size()];
+      for (int i = 0; i < keys.length; i++) {
+        keys[i] = (PtNDArray) caches.get(i).keys();
+        values[i] = (PtNDArray) caches.get(i).values();
+      }
     }
     try (IValue k = IValue.listFrom(keys); IValue v = IValue.listFrom(values)) {
       return direct(freshKv ? "cached_kv" : "cached", m, ids, pos, drafts, keyKeep, block, k, v, outIndex,
