@@ -5,7 +5,8 @@ Chrome trace per shape): how many ops one forward dispatches, and the host time 
     python notebooks/profile_summary.py DIR --calls        # per trace: the core's calls by method
 
 With --calls (for `bench --trace`, whose traces hold a decoder's steps): how many calls of each core
-method the traced steps made and their mean duration, the host time between calls, the ops Java
+method the traced steps made and their mean duration (and, per method, its calls grouped by how many
+ops and fused kernel groups they dispatched), the host time between calls, the ops Java
 dispatched outside those calls (its own DJL ops; divide by the traced steps for a step's), and the ops of one
 call of the method that took the most time, in order with their durations in us (its middle call).
 
@@ -86,18 +87,44 @@ def calls(path):
           + (", ".join(f"{n.replace('aten::', '')} x {c}" for n, c in outside.most_common()) or "none"))
     for name in count:
         print(f"   {name:<24} x {count[name]:4d}   mean {total[name] / count[name] / 1e3:6.3f} ms")
+    ops_of = {}
+    for m in methods:  # events sorted by start: a call's events are the run from its start to its end
+        lo = bisect.bisect_left(events, (m["ts"], -m["dur"]), key=lambda e: (e["ts"], -e["dur"]))
+        inner = []
+        for e in events[lo:]:
+            if e["ts"] > m["ts"] + m["dur"]:
+                break
+            if e is not m and e["ts"] + e["dur"] <= m["ts"] + m["dur"]:
+                inner.append(e)
+        ops_of[id(m)] = call_ops(inner, m["name"])
+    # A method run through its optimised plan dispatches fused kernel groups; one that fell back to its
+    # unoptimised graph (libtorch's graph executor specialises a method for a limited number of input
+    # shapes) dispatches their ops one by one: more ops, no "fused" among them.
+    for name in count:
+        kinds = collections.defaultdict(list)
+        for m in methods:
+            if m["name"] == name:
+                ops = ops_of[id(m)]
+                kinds[(len(ops), sum(e["name"].startswith("fused") for e in ops))].append(m["dur"])
+        for (n, fused), durs in sorted(kinds.items()):
+            print(f"      {name}: {len(durs):4d} calls of {n:4d} ops ({fused:3d} fused groups), "
+                  f"mean {sum(durs) / len(durs) / 1e3:6.3f} ms")
     name = total.most_common(1)[0][0]
     call = [e for e in methods if e["name"] == name][count[name] // 2]
-    inner = [e for e in events if call["ts"] <= e["ts"] and e["ts"] + e["dur"] <= call["ts"] + call["dur"] and e is not call]
+    ops = ops_of[id(call)]
+    print(f"   one {name} call, {call['dur']:.0f} us, {len(ops)} ops:")
+    print("      " + " | ".join(f"{e['name'].replace('aten::', '')} {e['dur']:.0f}" for e in ops))
+
+
+def call_ops(inner, name):
+    """The top-level ops of one call, given the events inside it in start order."""
     inner = [e for e in inner if e["name"] != name] or inner
     ops, end = [], float("-inf")
     for e in inner:
-        if "::" in e["name"] and e["ts"] >= end or e["name"].startswith("fused"):
-            if e["ts"] >= end:
-                ops.append(e)
-                end = e["ts"] + e["dur"]
-    print(f"   one {name} call, {call['dur']:.0f} us, {len(ops)} ops:")
-    print("      " + " | ".join(f"{e['name'].replace('aten::', '')} {e['dur']:.0f}" for e in ops))
+        if ("::" in e["name"] or e["name"].startswith("fused")) and e["ts"] >= end:
+            ops.append(e)
+            end = e["ts"] + e["dur"]
+    return ops
 
 
 def main():
