@@ -13,7 +13,6 @@ import dev.freedave.model.ComputeDtype;
 import dev.freedave.model.CudaGraphs;
 import dev.freedave.model.DefaultModel;
 import dev.freedave.model.DiffusionLM;
-import dev.freedave.model.LlamaFamilyModel;
 import dev.freedave.model.LoadedModel;
 import dev.freedave.model.ModelFolder;
 import java.io.IOException;
@@ -194,9 +193,6 @@ final class BenchCommand implements Callable<Integer> {
       }
       shapeLines.forEach(System.out::println);
       System.out.println(CudaGraphs.summary());
-      if (loaded.model() instanceof LlamaFamilyModel llama) {
-        System.out.println("core copies " + llama.coreCopies());
-      }
       System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(json(runs, dir,
           ids.size())));
     }

@@ -84,11 +84,6 @@ public final class LlamaFamilyModel implements DiffusionLM {
     return weights.parameters();
   }
 
-  /** How many copies of the transformer core this model has loaded (see TransformerCore's lanes). */
-  public int coreCopies() {
-    return core.lanes();
-  }
-
   /** Writes the weights as a checkpoint folder with its config.json; the caller adds the tokenizer. */
   public void save(Path dir, SafetensorsReader.DType storage) throws IOException {
     weights.save(dir, storage);

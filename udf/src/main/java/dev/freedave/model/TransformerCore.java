@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
@@ -16,13 +15,11 @@ import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,53 +62,19 @@ final class TransformerCore implements AutoCloseable {
    */
   static final String STACKED_CACHES = "freedave.stacked-caches";
 
-  /**
-   * {@code -Dfreedave.core-lanes=N} (read at each load): how many copies of the core a model may load,
-   * each with libtorch executors of its own; 1, the default, loads one. libtorch's graph executor
-   * specialises each method of a module for the input shapes it meets, compiling fused kernels for
-   * each, but only for a few of them (its fusion strategy: two static specialisations, then dynamic
-   * ones, then none), and a shape past them runs its ops unfused. Static decoding meets two or three
-   * shapes a run, FreeDave tens (rows x drafts change every round). With copies each new shape goes to
-   * the copy that has met the fewest of its method's shapes, so every shape gets a specialisation of
-   * its own. Measured (docs/results.md, "Copies of the core"; demo model, fp16, H200, N = 32): FreeDave's
-   * forwards 8-10 % faster once every shape is compiled (FreeDave / static 3.03 against 2.61 at 1 row
-   * without a cache, 2.97 against 2.51 with the dual cache), but a shape's first call on a new copy
-   * costs ~120 ms against ~20 ms (the copy's whole graph is optimised), so a run's first pass and any
-   * pass that meets new shapes lose (FreeDave / static at 8 rows with the dual cache 1.88 against
-   * 2.46): off by default, for long partitions on a GPU where few new shapes come late. Under CUDA
-   * graphs the optimiser is off and there is one copy.
-   */
-  static final String LANES = "freedave.core-lanes";
-  /** A copy's method takes this many shapes before the next shape goes to a new copy (the static depth). */
-  private static final int SHAPES_PER_LANE = 2;
-
   private final Model model;
   private final PtSymbolBlock block;
-  private final byte[] archive; // what further copies load
-  private final Device device;
-  private final int maxLanes;
-  private final List<Model> extraLanes = new ArrayList<>();
-  private final List<PtSymbolBlock> lanes = new ArrayList<>(); // lanes.get(0) == block
-  private final Map<String, PtSymbolBlock> laneOf = new HashMap<>(); // method + input shapes -> its copy
-  private final Map<String, int[]> shapesPerLane = new HashMap<>(); // method -> shapes each copy has met
   private final CudaGraphs graphs; // null: every forward is called
   private final boolean optimize; // the graph optimiser: off under CUDA graphs (see CudaGraphs)
   private final long concatBytes;
   private final long kvBytesPerRowPosition; // one layer's key + value of one position of one row
   private final boolean stackCaches; // the caller stacks equal-length caches (cached_stacked): graphs need tensors
 
-  private TransformerCore(Model model, byte[] archive, Device device, long concatBytes,
-      long kvBytesPerRowPosition) {
+  private TransformerCore(Model model, boolean cuda, long concatBytes, long kvBytesPerRowPosition) {
     this.model = model;
     this.block = (PtSymbolBlock) model.getBlock();
-    this.archive = archive;
-    this.device = device;
-    this.lanes.add(block);
-    this.graphs = CudaGraphs.forCore(block, device.isGpu());
+    this.graphs = CudaGraphs.forCore(block, cuda);
     this.optimize = OPTIMIZE && graphs == null;
-    // copies pay only where the optimiser fuses (on CUDA; libtorch does not fuse on the CPU, where
-    // the tests still use them) and not under graphs, where it is off
-    this.maxLanes = optimize ? Math.max(1, Integer.getInteger(LANES, 1)) : 1;
     this.concatBytes = concatBytes;
     this.kvBytesPerRowPosition = kvBytesPerRowPosition;
     this.stackCaches = graphs != null || Boolean.getBoolean(STACKED_CACHES);
@@ -133,11 +96,6 @@ final class TransformerCore implements AutoCloseable {
     int concatBytes = Integer.getInteger(CONCAT_BYTES, 32 << 20);
     attributes.put("concat_bytes", concatBytes);
     byte[] archive = TorchScriptArchive.of("freedave", "TransformerCore", source(), attributes);
-    return new TransformerCore(loadArchive(archive, device), archive, device, concatBytes,
-        2L * c.numKvHeads() * c.headDim() * dtype.djl().getNumOfBytes());
-  }
-
-  private static Model loadArchive(byte[] archive, Device device) throws IOException {
     Path dir = Files.createTempDirectory("freedave-core");
     Path file = dir.resolve("transformer_core.pt");
     try {
@@ -150,50 +108,12 @@ final class TransformerCore implements AutoCloseable {
         m.close();
         throw new ModelLoadException("libtorch refused the transformer core: " + e.getMessage(), e);
       }
-      return m;
+      return new TransformerCore(m, device.isGpu(), concatBytes,
+          2L * c.numKvHeads() * c.headDim() * dtype.djl().getNumOfBytes());
     } finally {
       Files.deleteIfExists(file);
       Files.deleteIfExists(dir);
     }
-  }
-
-  /**
-   * The copy of the core that runs {@code method} on inputs of shape {@code shapes}: the one it ran on
-   * before, else the copy that has met the fewest of the method's shapes, a new one while every copy
-   * has met {@value #SHAPES_PER_LANE} and fewer than the most allowed exist.
-   */
-  private synchronized PtSymbolBlock lane(String method, String shapes) {
-    String key = method + shapes;
-    PtSymbolBlock known = laneOf.get(key);
-    if (known != null) {
-      return known;
-    }
-    int[] met = shapesPerLane.computeIfAbsent(method, k -> new int[maxLanes]);
-    int pick = 0;
-    for (int i = 1; i < lanes.size(); i++) {
-      if (met[i] < met[pick]) {
-        pick = i;
-      }
-    }
-    if (met[pick] >= SHAPES_PER_LANE && lanes.size() < maxLanes) {
-      try {
-        Model copy = loadArchive(archive, device);
-        extraLanes.add(copy);
-        lanes.add((PtSymbolBlock) copy.getBlock());
-        pick = lanes.size() - 1;
-      } catch (IOException e) {
-        throw new UncheckedIOException("could not write a copy of the transformer core", e);
-      }
-    }
-    met[pick]++;
-    PtSymbolBlock chosen = lanes.get(pick);
-    laneOf.put(key, chosen);
-    return chosen;
-  }
-
-  /** How many copies of the core are loaded (1 where copies are off). */
-  synchronized int lanes() {
-    return lanes.size();
   }
 
   static String source() throws IOException {
@@ -211,15 +131,15 @@ final class TransformerCore implements AutoCloseable {
    */
   NDArray full(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
       IValue weights) {
-    return call("full", wholeRows(ids, keep, block, outIndex), ids.getManager(), ids, pos, keep != null ? keep : ids,
-        keep != null, block, outIndex, rope.cos(), rope.sin(), weights).singletonOrThrow();
+    return call("full", ids.getManager(), ids, pos, keep != null ? keep : ids, keep != null, block, outIndex,
+        rope.cos(), rope.sin(), weights).singletonOrThrow();
   }
 
   /** {@link #full} plus every layer's rotated keys and values, [B, layers, Hkv, T, hd] each. */
   NDList fill(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
       IValue weights) {
-    return call("fill", wholeRows(ids, keep, block, outIndex), ids.getManager(), ids, pos, keep != null ? keep : ids,
-        keep != null, block, outIndex, rope.cos(), rope.sin(), weights);
+    return call("fill", ids.getManager(), ids, pos, keep != null ? keep : ids, keep != null, block, outIndex,
+        rope.cos(), rope.sin(), weights);
   }
 
   /**
@@ -227,38 +147,18 @@ final class TransformerCore implements AutoCloseable {
    * the first the ids, whose size is the call's query tokens; from a CUDA graph where one applies.
    * The result is the method's tensor or its tuple's, in {@code manager}.
    */
-  private NDList call(String method, String shape, NDManager manager, Object... args) {
+  private NDList call(String method, NDManager manager, Object... args) {
     if (graphs == null || !graphs.takes(((NDArray) args[0]).size())) {
-      return direct(method, shape, manager, args);
+      return direct(method, manager, args);
     }
     JniUtils.setGraphExecutorOptimize(optimize); // a capture runs the method as run() does
-    return graphs.call(method, manager, () -> direct(method, null, manager, args), args);
+    return graphs.call(method, manager, () -> direct(method, manager, args), args);
   }
 
-  /**
-   * {@code method(args)} called (args as {@link #call} takes them, or IValues the caller closes), on
-   * the copy of the core that runs the method's calls of that {@code shape}; null: on the first copy.
-   */
-  private NDList direct(String method, String shape, NDManager manager, Object... args) {
-    PtSymbolBlock on = block;
-    boolean first = false;
-    if (maxLanes > 1 && shape != null) {
-      synchronized (this) {
-        first = !laneOf.containsKey(method + shape);
-        on = lane(method, shape);
-      }
-    }
-    try (Args a = new Args()) {
-      IValue[] in = a.all(args);
-      if (first) {
-        // libtorch profiles a shape's first call and compiles on its second (on a new copy, its whole
-        // graph: ~100 ms for the demo model on the H200); both in this call, which the draft budget
-        // takes for a compile, so that its second call is not taken for the shape's cost
-        run(on, method, in).close();
-      }
-      try (IValue out = run(on, method, in)) {
-        return out.isTuple() ? tensors(out, manager) : new NDList(out.toTensor((PtNDManager) manager));
-      }
+  /** {@code method(args)} called (args as {@link #call} takes them, or IValues the caller closes). */
+  private NDList direct(String method, NDManager manager, Object... args) {
+    try (Args a = new Args(); IValue out = run(method, a.all(args))) {
+      return out.isTuple() ? tensors(out, manager) : new NDList(out.toTensor((PtNDManager) manager));
     }
   }
 
@@ -281,7 +181,7 @@ final class TransformerCore implements AutoCloseable {
         v.add(c.values());
       });
       try (NDManager scope = m.newSubManager()) {
-        return call(freshKv ? "cached_stacked_kv" : "cached_stacked", null, m, ids, pos, drafts, keyKeep, block,
+        return call(freshKv ? "cached_stacked_kv" : "cached_stacked", m, ids, pos, drafts, keyKeep, block,
             stackRows(k, scope), stackRows(v, scope), outIndex, rope.cos(), rope.sin(), weights);
       }
     }
@@ -302,9 +202,7 @@ final class TransformerCore implements AutoCloseable {
       }
     }
     try (IValue k = IValue.listFrom(keys); IValue v = IValue.listFrom(values)) {
-      String shape = maxLanes == 1 ? null : ids.getShape() + " " + keyKeep.getShape() + " " + outIndex.getShape()
-          + " " + block + " " + listShapes(keys);
-      return direct(freshKv ? "cached_kv" : "cached", shape, m, ids, pos, drafts, keyKeep, block, k, v, outIndex,
+      return direct(freshKv ? "cached_kv" : "cached", m, ids, pos, drafts, keyKeep, block, k, v, outIndex,
           rope.cos(), rope.sin(), weights);
     }
   }
@@ -334,8 +232,7 @@ final class TransformerCore implements AutoCloseable {
   /** {@link DiffusionLM#greedy} of logits [N, W, V] in one call and one read back (called, never graphed). */
   DiffusionLM.Picks greedy(NDArray logits, int excluded) {
     try (NDManager scope = logits.getManager().newSubManager()) {
-      // its few ops gain little from fusing; on the first copy, no new copy compiles it
-      float[] both = direct("greedy", null, scope, logits, excluded).singletonOrThrow().toFloatArray();
+      float[] both = direct("greedy", scope, logits, excluded).singletonOrThrow().toFloatArray();
       int n = both.length / 2;
       int[] tokens = new int[n];
       for (int i = 0; i < n; i++) {
@@ -375,34 +272,9 @@ final class TransformerCore implements AutoCloseable {
     }
   }
 
-  private IValue run(PtSymbolBlock on, String method, IValue... args) {
+  private IValue run(String method, IValue... args) {
     JniUtils.setGraphExecutorOptimize(optimize);
-    return IValueUtils.runMethod(on, method, args);
-  }
-
-  /**
-   * The shape of a forward over whole rows, as libtorch's specialisations tell them apart: its tokens,
-   * the positions read out, padding or none, attention. Not the rotary tables, whose length follows
-   * the rows' positions step by step: the core only indexes them, so no kernel is specialised on it.
-   */
-  private String wholeRows(NDArray ids, NDArray keep, int block, NDArray outIndex) {
-    return maxLanes == 1 ? null : ids.getShape() + " " + outIndex.getShape() + " " + (keep != null) + " " + block;
-  }
-
-  /** The shapes a cache list holds: libtorch profiles the tensors read from it like any input. */
-  private static String listShapes(PtNDArray[] tensors) {
-    StringBuilder b = new StringBuilder().append(tensors.length).append(" of");
-    long first = -1;
-    for (PtNDArray t : tensors) {
-      Shape s = t.getShape();
-      if (first < 0) {
-        b.append(' ').append(s);
-        first = s.get(s.dimension() - 2);
-      } else if (s.get(s.dimension() - 2) != first) { // ragged rows: each length profiles apart
-        b.append(' ').append(s.get(s.dimension() - 2));
-      }
-    }
-    return b.toString();
+    return IValueUtils.runMethod(block, method, args);
   }
 
   /** The IValues made for one call, closed after it (the long-lived weights and tables are not). */
@@ -448,7 +320,6 @@ final class TransformerCore implements AutoCloseable {
     if (graphs != null) {
       graphs.close();
     }
-    extraLanes.forEach(Model::close);
     model.close();
   }
 }
