@@ -87,7 +87,10 @@ def calls(path):
           + (", ".join(f"{n.replace('aten::', '')} x {c}" for n, c in outside.most_common()) or "none"))
     for name in count:
         print(f"   {name:<24} x {count[name]:4d}   mean {total[name] / count[name] / 1e3:6.3f} ms")
-    ops_of = {}
+    # A method run through its optimised plan dispatches fused kernel groups; one that fell back to its
+    # unoptimised graph (libtorch's graph executor specialises a method for a limited number of input
+    # shapes) dispatches their ops one by one: more ops, no "fused" among them.
+    ops_of, kinds = [], {name: collections.defaultdict(list) for name in count}
     for m in methods:  # events sorted by start: a call's events are the run from its start to its end
         lo = bisect.bisect_left(events, (m["ts"], -m["dur"]), key=lambda e: (e["ts"], -e["dur"]))
         inner = []
@@ -96,22 +99,16 @@ def calls(path):
                 break
             if e is not m and e["ts"] + e["dur"] <= m["ts"] + m["dur"]:
                 inner.append(e)
-        ops_of[id(m)] = call_ops(inner, m["name"])
-    # A method run through its optimised plan dispatches fused kernel groups; one that fell back to its
-    # unoptimised graph (libtorch's graph executor specialises a method for a limited number of input
-    # shapes) dispatches their ops one by one: more ops, no "fused" among them.
+        ops = call_ops(inner, m["name"])
+        ops_of.append(ops)
+        kinds[m["name"]][(len(ops), sum(e["name"].startswith("fused") for e in ops))].append(m["dur"])
     for name in count:
-        kinds = collections.defaultdict(list)
-        for m in methods:
-            if m["name"] == name:
-                ops = ops_of[id(m)]
-                kinds[(len(ops), sum(e["name"].startswith("fused") for e in ops))].append(m["dur"])
-        for (n, fused), durs in sorted(kinds.items()):
+        for (n, fused), durs in sorted(kinds[name].items()):
             print(f"      {name}: {len(durs):4d} calls of {n:4d} ops ({fused:3d} fused groups), "
                   f"mean {sum(durs) / len(durs) / 1e3:6.3f} ms")
     name = total.most_common(1)[0][0]
-    call = [e for e in methods if e["name"] == name][count[name] // 2]
-    ops = ops_of[id(call)]
+    k = [i for i, e in enumerate(methods) if e["name"] == name][count[name] // 2]
+    call, ops = methods[k], ops_of[k]
     print(f"   one {name} call, {call['dur']:.0f} us, {len(ops)} ops:")
     print("      " + " | ".join(f"{e['name'].replace('aten::', '')} {e['dur']:.0f}" for e in ops))
 
