@@ -40,10 +40,12 @@ class TransformerCore(Module):
       x = x.to(dt)
     return x
 
-  # half-rotation RoPE on [B, n, T, hd] with cos/sin [B, 1, T, hd]
+  # half-rotation RoPE on [B, n, T, hd] with cos/sin [B, 1, T, hd], sin's first half negated
+  # (RopeTable): x * cos + [-x2, x1] * sin written with roll(x) = [x2, x1] times that sin, the same
+  # products bit for bit in four ops where two narrows, a neg and a cat made it seven (each op is a
+  # dispatch from the host, which is what a small model's forward costs on a GPU)
   def rope(self: __torch__.freedave.TransformerCore, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    half = self.head_dim // 2
-    return x * cos + torch.cat([torch.neg(x.narrow(3, half, half)), x.narrow(3, 0, half)], -1) * sin
+    return x * cos + torch.roll(x, [self.head_dim // 2], [3]) * sin
 
   # q [B, H, T, hd] against k, v [B, Hkv, S, hd] -> [B, T, H * hd]. GQA without copying K/V: the
   # query heads of one KV head are folded into its rows; bias is bias()'s [B, Hkv, G * T, S].

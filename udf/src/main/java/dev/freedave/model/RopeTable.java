@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 
 /**
  * Rotary cos/sin tables [P, hd] on the model's device, in the compute dtype, angles repeated for both
- * halves (half-rotation RoPE). Grown when a forward needs positions past P, which the caller knows on
+ * halves (half-rotation RoPE), sin's first half negated as the core's rope() takes it. Grown when a forward needs positions past P, which the caller knows on
  * the host: looking it up never waits for the device.
  */
 final class RopeTable {
@@ -53,7 +53,7 @@ final class RopeTable {
           float s = (float) Math.sin(angle);
           cos[p * 2 * half + j] = c;
           cos[p * 2 * half + half + j] = c;
-          sin[p * 2 * half + j] = s;
+          sin[p * 2 * half + j] = -s; // the core rotates with roll(x) = [x2, x1] times this
           sin[p * 2 * half + half + j] = s;
         }
       }
