@@ -16,7 +16,6 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 namespace {
@@ -150,24 +149,6 @@ JNIEXPORT jlongArray JNICALL Java_dev_freedave_model_CudaGraphs_replay(JNIEnv* e
     rethrow(env, e.what());
     return nullptr;
   }
-}
-
-// Sets libtorch's fusion strategy (what torch.jit.set_fusion_strategy sets from Python): kinds[i]
-// 0 = STATIC, 1 = DYNAMIC, depths[i] = how many specialisations of that kind a method's executor
-// makes before it runs new shapes unfused. Read by each executor when it is made (a method's first
-// call), so it is set before the core's first call.
-JNIEXPORT void JNICALL Java_dev_freedave_model_CudaGraphs_fusionStrategy(JNIEnv* env, jclass, jintArray jkinds,
-                                                                         jintArray jdepths) {
-  jsize n = env->GetArrayLength(jkinds);
-  std::vector<jint> kinds(n), depths(n);
-  env->GetIntArrayRegion(jkinds, 0, n, kinds.data());
-  env->GetIntArrayRegion(jdepths, 0, n, depths.data());
-  torch::jit::FusionStrategy strategy;
-  for (jsize i = 0; i < n; ++i) {
-    strategy.emplace_back(kinds[i] == 0 ? torch::jit::FusionBehavior::STATIC : torch::jit::FusionBehavior::DYNAMIC,
-                          static_cast<size_t>(depths[i]));
-  }
-  torch::jit::setFusionStrategy(strategy);
 }
 
 JNIEXPORT void JNICALL Java_dev_freedave_model_CudaGraphs_release(JNIEnv*, jclass, jlong graph) {

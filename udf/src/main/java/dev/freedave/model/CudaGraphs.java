@@ -52,29 +52,6 @@ public final class CudaGraphs implements AutoCloseable {
 
   private static native void release(long graph);
 
-  private static native void fusionStrategy(int[] kinds, int[] depths);
-
-  static final String FUSION = "freedave.fusion-strategy";
-
-  /** EXPERIMENT: -Dfreedave.fusion-strategy=static:20,dynamic:10 with -Dfreedave.native-library=FILE. */
-  static void applyFusionStrategy() {
-    String spec = System.getProperty(FUSION);
-    if (spec == null || spec.isBlank()) {
-      return;
-    }
-    load(Path.of(System.getProperty("freedave.native-library")));
-    String[] parts = spec.split(",");
-    int[] kinds = new int[parts.length];
-    int[] depths = new int[parts.length];
-    for (int i = 0; i < parts.length; i++) {
-      String[] kd = parts[i].trim().split(":");
-      kinds[i] = kd[0].equalsIgnoreCase("static") ? 0 : 1;
-      depths[i] = Integer.parseInt(kd[1]);
-    }
-    fusionStrategy(kinds, depths);
-    System.err.println("fusion strategy " + spec);
-  }
-
   private static boolean loaded;
 
   private final PtSymbolBlock block;

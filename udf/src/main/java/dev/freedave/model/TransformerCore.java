@@ -101,9 +101,6 @@ final class TransformerCore implements AutoCloseable {
     try {
       Files.write(file, archive);
       DjlOffline.apply();
-      if (device.isGpu()) {
-        CudaGraphs.applyFusionStrategy();
-      }
       Model m = Model.newInstance("freedave-core", device, "PyTorch");
       try {
         m.load(dir, "transformer_core");
