@@ -232,6 +232,9 @@ final class ForwardCostCommand implements Callable<Integer> {
    * Mean ms per forward over the shapes in a shuffled order, three times: the first pass meets each
    * shape for the first time (what compiling or planning per shape costs), the second meets them again
    * in the same changing order, the third calls each twice and times the repeat (its steady cost).
+   * The repeats are also averaged by quarter of the order in which the shapes were first met: libtorch
+   * specialises a method for the shapes it meets in a chain, so a steady cost that rises with the
+   * quarter is what a shape's place in that chain costs (docs/results.md, "Fusion depth").
    */
   private static void walk(Map<String, Double> out, String name, List<int[]> shapes, Consumer<int[]> forward) {
     List<int[]> order = new ArrayList<>(shapes);
@@ -241,14 +244,20 @@ final class ForwardCostCommand implements Callable<Integer> {
       order.forEach(forward);
       out.put(name + " " + pass + " pass", (System.nanoTime() - t0) / 1e6 / order.size());
     }
-    long total = 0;
-    for (int[] sh : order) {
-      forward.accept(sh);
+    long[] repeat = new long[order.size()];
+    for (int i = 0; i < repeat.length; i++) {
+      forward.accept(order.get(i));
       long t0 = System.nanoTime();
-      forward.accept(sh);
-      total += System.nanoTime() - t0;
+      forward.accept(order.get(i));
+      repeat[i] = System.nanoTime() - t0;
     }
-    out.put(name + " repeated", total / 1e6 / order.size());
+    out.put(name + " repeated", Arrays.stream(repeat).sum() / 1e6 / repeat.length);
+    int quarter = (repeat.length + 3) / 4;
+    for (int from = 0; from < repeat.length; from += quarter) {
+      int to = Math.min(repeat.length, from + quarter);
+      out.put(name + " repeated, met " + (from + 1) + "-" + to,
+          Arrays.stream(repeat, from, to).sum() / 1e6 / (to - from));
+    }
   }
 
   private static long[] randomIds(Random r, int n, int vocab) {
