@@ -6,7 +6,8 @@ Chrome trace per shape): how many ops one forward dispatches, and the host time 
 
 With --calls (for `bench --trace`, whose traces hold a decoder's steps): how many calls of each core
 method the traced steps made and their mean duration (and, per method, its calls grouped by how many
-ops and fused kernel groups they dispatched), the host time between calls, the ops Java
+ops and fused kernel groups they dispatched, with the host time a call spends in each op name), the
+host time between calls, the ops Java
 dispatched outside those calls (its own DJL ops; divide by the traced steps for a step's), and the ops of one
 call of the method that took the most time, in order with their durations in us (its middle call).
 
@@ -91,6 +92,7 @@ def calls(path):
     # unoptimised graph (libtorch's graph executor specialises a method for a limited number of input
     # shapes) dispatches their ops one by one: more ops, no "fused" among them.
     ops_of, kinds = [], {name: collections.defaultdict(list) for name in count}
+    op_us = {name: collections.defaultdict(collections.Counter) for name in count}  # kind -> op -> us
     for m in methods:  # events sorted by start: a call's events are the run from its start to its end
         lo = bisect.bisect_left(events, (m["ts"], -m["dur"]), key=lambda e: (e["ts"], -e["dur"]))
         inner = []
@@ -101,11 +103,18 @@ def calls(path):
                 inner.append(e)
         ops = call_ops(inner, m["name"])
         ops_of.append(ops)
-        kinds[m["name"]][(len(ops), sum(e["name"].startswith("fused") for e in ops))].append(m["dur"])
+        kind = (len(ops), sum(e["name"].startswith("fused") for e in ops))
+        kinds[m["name"]][kind].append(m["dur"])
+        for e in ops:
+            op_us[m["name"]][kind][e["name"].replace("aten::", "")] += e["dur"]
     for name in count:
         for (n, fused), durs in sorted(kinds[name].items()):
             print(f"      {name}: {len(durs):4d} calls of {n:4d} ops ({fused:3d} fused groups), "
                   f"mean {sum(durs) / len(durs) / 1e3:6.3f} ms")
+            # where a call's host time goes, op by op, over all calls of this kind: us per call
+            per = op_us[name][(n, fused)]
+            print("         us a call: " + ", ".join(f"{op} {t / len(durs):.0f}" for op, t in per.most_common(10))
+                  + f"; all ops {sum(per.values()) / len(durs):.0f}")
     name = total.most_common(1)[0][0]
     k = [i for i, e in enumerate(methods) if e["name"] == name][count[name] // 2]
     call, ops = methods[k], ops_of[k]
