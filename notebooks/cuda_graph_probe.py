@@ -81,6 +81,7 @@ def main():
     inv = [1.0 / (10000.0 ** (2 * j / hd)) for j in range(hd // 2)]
     ang = torch.tensor([[p * f for f in inv] * 2 for p in range(frozen)], device=dev)
     cos, sin = ang.cos().to(dt), ang.sin().to(dt)
+    sin[:, : hd // 2] *= -1  # the core's rope() takes sin's first half negated, as RopeTable makes it
 
     def ids(*shape):
         return torch.randint(2, vocab, shape, generator=g, device=dev)

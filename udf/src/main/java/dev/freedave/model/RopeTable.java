@@ -7,8 +7,9 @@ import ai.djl.ndarray.types.Shape;
 
 /**
  * Rotary cos/sin tables [P, hd] on the model's device, in the compute dtype, angles repeated for both
- * halves (half-rotation RoPE), sin's first half negated as the core's rope() takes it. Grown when a forward needs positions past P, which the caller knows on
- * the host: looking it up never waits for the device.
+ * halves (half-rotation RoPE), sin's first half negated as the core's rope() takes it. Grown when a
+ * forward needs positions past P, which the caller knows on the host: looking it up never waits for
+ * the device.
  */
 final class RopeTable {
   /** The tables, passed to every core call. */
