@@ -156,10 +156,7 @@ public final class DecodeScheduler {
       batch = weighFillDrafts(rows, wanted, batch);
       BatchForward.Output forward;
       long t0 = System.nanoTime();
-      // the step's forwards in the lane of its configuration: the rows' decode config (a partition
-      // decodes under one) and how many rows and sequences fill a forward, which set its shapes
-      Object laneKey = List.of(rows.get(0).config, maxRowsInFlight, maxSequencesPerForward);
-      try (DiffusionLM.Scope lane = model.lane(laneKey)) {
+      try {
         forward = BatchForward.run(model, batch);
       } catch (RuntimeException e) {
         for (RowDecoder d : rows) {

@@ -108,22 +108,6 @@ public interface DiffusionLM extends AutoCloseable {
   /** {@link #greedy}'s result: per position the token and the sum of exp(logit - max) beside it. */
   record Picks(int[] tokens, float[] expSums) {}
 
-  /**
-   * Until the returned scope closes, the calling thread's forwards belong to the decode configuration
-   * {@code key} (any value with equals, such as the configuration itself): a model may keep what it
-   * specialises per configuration apart (LlamaFamilyModel's core copies on a GPU, CoreLanes). The
-   * default keeps nothing apart.
-   */
-  default Scope lane(Object key) {
-    return () -> {};
-  }
-
-  /** A scope that ends without checked exceptions. */
-  interface Scope extends AutoCloseable {
-    @Override
-    void close();
-  }
-
   @Override
   void close();
 }

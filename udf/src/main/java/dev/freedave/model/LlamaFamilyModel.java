@@ -145,16 +145,6 @@ public final class LlamaFamilyModel implements DiffusionLM {
   }
 
   @Override
-  public Scope lane(Object key) {
-    return core.lane(key);
-  }
-
-  /** Copies of the core loaded for lanes (0 without lanes). */
-  int laneCopies() {
-    return core.laneCopies();
-  }
-
-  @Override
   public boolean supportsCache() {
     return true;
   }

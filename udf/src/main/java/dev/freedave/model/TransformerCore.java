@@ -23,7 +23,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * The transformer stack as one scripted module ({@code freedave/core/transformer_core.py}), so that a
@@ -63,32 +62,19 @@ final class TransformerCore implements AutoCloseable {
    */
   static final String STACKED_CACHES = "freedave.stacked-caches";
 
-  /**
-   * {@code -Dfreedave.core-lanes=false|true} (read at each load): a copy of the core per decode
-   * configuration for the two shapes of each method it calls most early on ({@link CoreLanes},
-   * {@link ShapeGrants}); on by default on a GPU with the graph optimiser, off on the CPU, where
-   * libtorch fuses nothing (true there: for tests, which run the same calls on copies).
-   */
-  static final String LANES = "freedave.core-lanes";
-
   private final Model model;
   private final PtSymbolBlock block;
   private final CudaGraphs graphs; // null: every forward is called
-  private final CoreLanes lanes; // null: every call on block, optimised as `optimize` says
   private final boolean optimize; // the graph optimiser: off under CUDA graphs (see CudaGraphs)
   private final long concatBytes;
   private final long kvBytesPerRowPosition; // one layer's key + value of one position of one row
   private final boolean stackCaches; // the caller stacks equal-length caches (cached_stacked): graphs need tensors
 
-  private TransformerCore(Model model, boolean cuda, long concatBytes, long kvBytesPerRowPosition,
-      Supplier<Model> copies) {
+  private TransformerCore(Model model, boolean cuda, long concatBytes, long kvBytesPerRowPosition) {
     this.model = model;
     this.block = (PtSymbolBlock) model.getBlock();
     this.graphs = CudaGraphs.forCore(block, cuda);
     this.optimize = OPTIMIZE && graphs == null;
-    String lanesProperty = System.getProperty(LANES);
-    boolean withLanes = lanesProperty == null ? cuda : Boolean.parseBoolean(lanesProperty);
-    this.lanes = optimize && withLanes ? new CoreLanes(block, copies) : null;
     this.concatBytes = concatBytes;
     this.kvBytesPerRowPosition = kvBytesPerRowPosition;
     this.stackCaches = graphs != null || Boolean.getBoolean(STACKED_CACHES);
@@ -110,24 +96,6 @@ final class TransformerCore implements AutoCloseable {
     int concatBytes = Integer.getInteger(CONCAT_BYTES, 32 << 20);
     attributes.put("concat_bytes", concatBytes);
     byte[] archive = TorchScriptArchive.of("freedave", "TransformerCore", source(), attributes);
-    Model m = loadModule(archive, device);
-    try {
-      return new TransformerCore(m, device.isGpu(), concatBytes,
-          2L * c.numKvHeads() * c.headDim() * dtype.djl().getNumOfBytes(), () -> {
-            try {
-              return loadModule(archive, device);
-            } catch (IOException e) {
-              throw new ModelLoadException("could not write a copy of the transformer core: " + e.getMessage(), e);
-            }
-          });
-    } catch (RuntimeException e) {
-      m.close();
-      throw e;
-    }
-  }
-
-  /** The scripted module of {@code archive}, loaded by DJL on {@code device}. */
-  private static Model loadModule(byte[] archive, Device device) throws IOException {
     Path dir = Files.createTempDirectory("freedave-core");
     Path file = dir.resolve("transformer_core.pt");
     try {
@@ -140,21 +108,12 @@ final class TransformerCore implements AutoCloseable {
         m.close();
         throw new ModelLoadException("libtorch refused the transformer core: " + e.getMessage(), e);
       }
-      return m;
+      return new TransformerCore(m, device.isGpu(), concatBytes,
+          2L * c.numKvHeads() * c.headDim() * dtype.djl().getNumOfBytes());
     } finally {
       Files.deleteIfExists(file);
       Files.deleteIfExists(dir);
     }
-  }
-
-  /** {@link DiffusionLM#lane}: this thread's calls in the lane of {@code key}, where there are lanes. */
-  DiffusionLM.Scope lane(Object key) {
-    return lanes == null ? () -> {} : lanes.enter(key);
-  }
-
-  /** Copies of the core loaded for lanes (0 without lanes). */
-  int laneCopies() {
-    return lanes == null ? 0 : lanes.copies();
   }
 
   static String source() throws IOException {
@@ -172,15 +131,15 @@ final class TransformerCore implements AutoCloseable {
    */
   NDArray full(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
       IValue weights) {
-    return call("full", shape(ids, keep, outIndex, block), ids.getManager(), ids, pos, keep != null ? keep : ids,
-        keep != null, block, outIndex, rope.cos(), rope.sin(), weights).singletonOrThrow();
+    return call("full", ids.getManager(), ids, pos, keep != null ? keep : ids, keep != null, block, outIndex,
+        rope.cos(), rope.sin(), weights).singletonOrThrow();
   }
 
   /** {@link #full} plus every layer's rotated keys and values, [B, layers, Hkv, T, hd] each. */
   NDList fill(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
       IValue weights) {
-    return call("fill", shape(ids, keep, outIndex, block), ids.getManager(), ids, pos, keep != null ? keep : ids,
-        keep != null, block, outIndex, rope.cos(), rope.sin(), weights);
+    return call("fill", ids.getManager(), ids, pos, keep != null ? keep : ids, keep != null, block, outIndex,
+        rope.cos(), rope.sin(), weights);
   }
 
   /**
@@ -188,20 +147,17 @@ final class TransformerCore implements AutoCloseable {
    * the first the ids, whose size is the call's query tokens; from a CUDA graph where one applies.
    * The result is the method's tensor or its tuple's, in {@code manager}.
    */
-  private NDList call(String method, String shape, NDManager manager, Object... args) {
+  private NDList call(String method, NDManager manager, Object... args) {
     if (graphs == null || !graphs.takes(((NDArray) args[0]).size())) {
-      return direct(method, shape, manager, args);
+      return direct(method, manager, args);
     }
     JniUtils.setGraphExecutorOptimize(optimize); // a capture runs the method as run() does
-    return graphs.call(method, manager, () -> direct(method, shape, manager, args), args);
+    return graphs.call(method, manager, () -> direct(method, manager, args), args);
   }
 
-  /**
-   * {@code method(args)} called (args as {@link #call} takes them, or IValues the caller closes);
-   * {@code shape} names what libtorch specialises the call on ({@link #shape}).
-   */
-  private NDList direct(String method, String shape, NDManager manager, Object... args) {
-    try (Args a = new Args(); IValue out = run(method, shape, a.all(args))) {
+  /** {@code method(args)} called (args as {@link #call} takes them, or IValues the caller closes). */
+  private NDList direct(String method, NDManager manager, Object... args) {
+    try (Args a = new Args(); IValue out = run(method, a.all(args))) {
       return out.isTuple() ? tensors(out, manager) : new NDList(out.toTensor((PtNDManager) manager));
     }
   }
@@ -225,17 +181,15 @@ final class TransformerCore implements AutoCloseable {
         v.add(c.values());
       });
       try (NDManager scope = m.newSubManager()) {
-        return call(freshKv ? "cached_stacked_kv" : "cached_stacked", shape(ids, keyKeep, outIndex, block), m, ids,
-            pos, drafts, keyKeep, block, stackRows(k, scope), stackRows(v, scope), outIndex, rope.cos(), rope.sin(),
-            weights);
+        return call(freshKv ? "cached_stacked_kv" : "cached_stacked", m, ids, pos, drafts, keyKeep, block,
+            stackRows(k, scope), stackRows(v, scope), outIndex, rope.cos(), rope.sin(), weights);
       }
     }
     // called: the core stacks the caches itself, in its own ops rather than a DJL op's 13-40 µs each;
     // rows that are one fill's, in its order, go as that fill's tensors, which need no stacking
     PtNDArray[] keys;
     PtNDArray[] values;
-    boolean oneFill = BlockCache.oneFill(caches);
-    if (oneFill) {
+    if (BlockCache.oneFill(caches)) {
       FillBatch fill = caches.get(0).batch();
       keys = new PtNDArray[] {(PtNDArray) fill.keys()};
       values = new PtNDArray[] {(PtNDArray) fill.values()};
@@ -248,11 +202,7 @@ final class TransformerCore implements AutoCloseable {
       }
     }
     try (IValue k = IValue.listFrom(keys); IValue v = IValue.listFrom(values)) {
-      // the frozen lengths only as the core's branches see them: the longest (key_keep's), and
-      // whether the rows are one fill's, one length, or ragged
-      String shape = shape(ids, keyKeep, outIndex, block, caches.size(),
-          oneFill ? "fill" : caches.stream().allMatch(c -> c.frozenLength() == frozen) ? "equal" : "ragged");
-      return direct(freshKv ? "cached_kv" : "cached", shape, m, ids, pos, drafts, keyKeep, block, k, v, outIndex,
+      return direct(freshKv ? "cached_kv" : "cached", m, ids, pos, drafts, keyKeep, block, k, v, outIndex,
           rope.cos(), rope.sin(), weights);
     }
   }
@@ -282,8 +232,7 @@ final class TransformerCore implements AutoCloseable {
   /** {@link DiffusionLM#greedy} of logits [N, W, V] in one call and one read back (called, never graphed). */
   DiffusionLM.Picks greedy(NDArray logits, int excluded) {
     try (NDManager scope = logits.getManager().newSubManager()) {
-      float[] both = direct("greedy", shape(logits, excluded), scope, logits, excluded).singletonOrThrow()
-          .toFloatArray();
+      float[] both = direct("greedy", scope, logits, excluded).singletonOrThrow().toFloatArray();
       int n = both.length / 2;
       int[] tokens = new int[n];
       for (int i = 0; i < n; i++) {
@@ -323,27 +272,9 @@ final class TransformerCore implements AutoCloseable {
     }
   }
 
-  /** {@code method(args)} on the core, or where there are lanes on the copy the lane grants {@code shape}. */
-  private IValue run(String method, String shape, IValue... args) {
+  private IValue run(String method, IValue... args) {
     JniUtils.setGraphExecutorOptimize(optimize);
-    return IValueUtils.runMethod(lanes == null ? block : lanes.route(method, shape), method, args);
-  }
-
-  /**
-   * A call's input shape as libtorch's specialisations tell shapes apart, for the lanes' grants
-   * (null without lanes: nothing to compute): arrays by their shape, other arguments as they are.
-   * The rotary tables are left out: their length follows the rows' last position, and the core
-   * indexes them before any fused kernel sees them.
-   */
-  private String shape(Object... parts) {
-    if (lanes == null) {
-      return null;
-    }
-    StringBuilder b = new StringBuilder();
-    for (Object p : parts) {
-      b.append(p instanceof NDArray a ? a.getShape().toString() : String.valueOf(p)).append(' ');
-    }
-    return b.toString();
+    return IValueUtils.runMethod(block, method, args);
   }
 
   /** The IValues made for one call, closed after it (the long-lived weights and tables are not). */
@@ -388,9 +319,6 @@ final class TransformerCore implements AutoCloseable {
   public void close() {
     if (graphs != null) {
       graphs.close();
-    }
-    if (lanes != null) {
-      lanes.close();
     }
     model.close();
   }
