@@ -285,32 +285,34 @@ class TransformerCore(Module):
 
   # The rows' frozen [layers, 1, Hkv, F_r, hd] in one layer-major tensor [layers, R, Hkv, F + room,
   # hd], each padded to F = the longest (each layer's rows one contiguous tensor), the last `room`
-  # positions left for the layers to write before any read. Rows frozen at one length (the decoders
-  # pad fills to a multiple of 128) are one concatenation; rows of several lengths are copied one by
-  # one, the gaps zero (masked, but never NaN). A list of one [R, layers, 1, Hkv, F, hd] holds the
-  # rows as one fill froze them (the caller passes that where the call's rows are exactly that
-  # fill's): a layer-major view of it, with no copy where nothing is to be written.
+  # positions left for the layers to write before any read. A list of one [R, layers, 1, Hkv, F, hd]
+  # holds the rows as one fill froze them (the caller passes that where the call's rows are exactly
+  # that fill's): a layer-major view of it, with no copy where nothing is to be written. Rows frozen at
+  # one length (the decoders pad fills to a multiple of 128) are one concatenation where nothing is to
+  # be written; where the layers need room, every row is copied into place once (concatenating first
+  # copied each row twice: at LLaDA-8B shape, 8 rows of 512 frozen positions, 1 GiB more a forward).
+  # The gaps of rows of several lengths are zero (masked, but never NaN).
   def frozen_rows(self: __torch__.freedave.TransformerCore, cache: List[Tensor], f: int, room: int) -> Tensor:
-    stacked : Optional[Tensor] = None
     if cache[0].dim() == 6:
       stacked = cache[0].squeeze(2).transpose(0, 1)  # one fill's rows, as a view
-    else:
-      equal = True
-      for j in range(len(cache)):
-        if cache[j].size(3) != f:
-          equal = False
-      if equal:
-        stacked = cache[0] if len(cache) == 1 else torch.cat(cache, 1)  # one row: read where it lies
-    if stacked is not None:
       if room == 0:
         return stacked
       out = torch.empty([self.layers, stacked.size(1), self.kv_heads, f + room, self.head_dim], dtype=stacked.dtype,
                         device=stacked.device)
       out.narrow(3, 0, f).copy_(stacked)
       return out
+    equal = True
+    for j in range(len(cache)):
+      if cache[j].size(3) != f:
+        equal = False
+    if equal and room == 0:
+      return cache[0] if len(cache) == 1 else torch.cat(cache, 1)  # one row: read where it lies
     r = len(cache)
-    out = torch.zeros([self.layers, r, self.kv_heads, f + room, self.head_dim], dtype=cache[0].dtype,
-                      device=cache[0].device)
+    shape = [self.layers, r, self.kv_heads, f + room, self.head_dim]
+    if equal:
+      out = torch.empty(shape, dtype=cache[0].dtype, device=cache[0].device)
+    else:
+      out = torch.zeros(shape, dtype=cache[0].dtype, device=cache[0].device)
     for j in range(r):
       out.narrow(1, j, 1).narrow(3, 0, cache[j].size(3)).copy_(cache[j])
     return out

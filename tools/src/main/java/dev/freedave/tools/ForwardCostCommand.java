@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
 /**
  * What one forward of the product costs at given shapes, as the decoders call it (inputs made on the
  * host, the argmax read back): full forwards of B rows, the cache-filling forward, and cached
- * forwards of R rows × K drafts, each row against its own frozen cache. Prints a table, with a ratio
+ * forwards of R rows × K drafts, each row against its own frozen cache, the rows of one fill and (R >
+ * 1) of R fills. Prints a table, with a ratio
  * column against a reference's JSON (notebooks/eager_cost.py: PyTorch eager at the same shapes), and a
  * final JSON line.
  */
@@ -204,6 +205,26 @@ final class ForwardCostCommand implements Callable<Integer> {
             sh -> cached(lm, caches, ids, sh[0], sh[1]));
       }
       caches.forEach(BlockCache::close);
+    }
+    if (most > 1) {
+      // the same rows each from a fill of its own, as rows that decode out of step hold them (FreeDave's
+      // rows desynchronise): the call gathers their caches, where one fill's rows are one tensor
+      try (NDManager s = lm.newScope()) {
+        List<BlockCache> caches = new ArrayList<>();
+        for (int i = 0; i < most; i++) {
+          lm.logitsFillingCache(s.create(Arrays.copyOfRange(ids, i * len, (i + 1) * len), new Shape(1, len)), null,
+              s.create(blockIndex(1), new Shape(1, block)), new int[] {len}, new int[] {prompt},
+              new int[] {prompt + block}, CacheMode.DUAL, 0, caches);
+        }
+        for (int n : rows) {
+          for (int k : drafts) {
+            if (n > 1) {
+              timed(out, "cached rows=" + n + " K=" + k + ", " + n + " fills", () -> cached(lm, caches, ids, n, k));
+            }
+          }
+        }
+        caches.forEach(BlockCache::close);
+      }
     }
     return out;
   }

@@ -138,8 +138,9 @@ class BlockCacheTest {
    * The batched path against the per-row path: ragged rows, different drafts, one call vs one call per
    * row; with several rows' frozen keys concatenated in every layer (the default at these sizes) and
    * written into one buffer (what large caches take: a concatenation limit of 0 bytes forces it), and
-   * with rows frozen at one length stacked by the caller (the path CUDA graphs take); and a call over
-   * exactly one fill's rows, which reads that fill's tensors ({@link FillBatch}) in the first two.
+   * with rows frozen at one length stacked by the caller (the path CUDA graphs take); a call over
+   * exactly one fill's rows, which reads that fill's tensors ({@link FillBatch}) in the first two, and
+   * one over that fill's rows in another order (one length, several tensors).
    */
   @ParameterizedTest
   @CsvSource({"LLADA,PREFIX,concat", "LLADA,DUAL,concat", "DREAM,PREFIX,concat", "DREAM,DUAL,concat",
@@ -190,12 +191,20 @@ class BlockCacheTest {
       assertThat(BlockCache.oneFill(lone)).as("one row: its cache as it lies").isFalse();
       lone.forEach(BlockCache::close);
       float[][][] oneFill = cached(model, m, caches.subList(2, n), Arrays.copyOfRange(drafts, 2, n));
+      // rows frozen at one length that are not one fill's in its order: one concatenation, or (buffer)
+      // each row copied into place
+      int[] shuffled = {3, 2, 4};
+      float[][][] sameLength = cached(model, m, Arrays.stream(shuffled).mapToObj(caches::get).toList(),
+          Arrays.stream(shuffled).mapToObj(i -> drafts[i]).toArray(long[][][]::new));
       for (int i = 0; i < n; i++) {
         float[][] alone = cached(model, m, List.of(caches.get(i)), new long[][][] {drafts[i]})[0];
         for (int d = 0; d < drafts[i].length; d++) {
           assertThat(Fixtures.maxAbsDiff(batched[i][d], alone[d])).as("row %d draft %d", i, d).isLessThan(1e-5f);
           if (i >= 2) {
             assertThat(Fixtures.maxAbsDiff(oneFill[i - 2][d], alone[d])).as("row %d draft %d", i, d).isLessThan(1e-5f);
+            int at = Arrays.stream(shuffled).boxed().toList().indexOf(i);
+            assertThat(Fixtures.maxAbsDiff(sameLength[at][d], alone[d])).as("row %d draft %d, shuffled", i, d)
+                .isLessThan(1e-5f);
           }
         }
         // each draft attends to its own window: a lone draft gives what it gives among its siblings
