@@ -193,7 +193,6 @@ final class BenchCommand implements Callable<Integer> {
       }
       shapeLines.forEach(System.out::println);
       System.out.println(CudaGraphs.summary());
-      System.out.println("shape grants (executors of their own): " + loaded.model().compiles());
       System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(json(runs, dir,
           ids.size())));
     }

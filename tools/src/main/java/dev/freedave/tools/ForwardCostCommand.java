@@ -110,7 +110,6 @@ final class ForwardCostCommand implements Callable<Integer> {
       ms.forEach((k, v) -> System.out.printf(Locale.ROOT, "%-44s %10.2f %10s %8s%n", k, v,
           ref.containsKey(k) ? String.format(Locale.ROOT, "%.2f", ref.get(k)) : "-",
           ref.containsKey(k) ? String.format(Locale.ROOT, "%.2f", v / ref.get(k)) : "-"));
-      System.out.println("shape grants (executors of their own): " + lm.compiles());
       json.put("ms", ms);
       if (!ref.isEmpty()) {
         json.put("reference_ms", ref);

@@ -155,7 +155,6 @@ public final class DecodeScheduler {
       }
       batch = weighFillDrafts(rows, wanted, batch);
       BatchForward.Output forward;
-      long compiles = model.compiles();
       long t0 = System.nanoTime();
       try {
         forward = BatchForward.run(model, batch);
@@ -173,10 +172,9 @@ public final class DecodeScheduler {
         positions += rows.get(i).recordForward(batch.subList(at, at + wanted.get(i).size()));
         at += wanted.get(i).size();
       }
-      // a forward counts in the table of its rows' cache policy; one of rows under several counts in
-      // none, nor one that compiled for its shape (its time is not the shape's cost)
+      // a forward counts in the table of its rows' cache policy; one of rows under several counts in none
       CacheMode policy = policyOf(rows);
-      boolean counted = policy != null && model.compiles() == compiles
+      boolean counted = policy != null
           && budget(policy).forward(positions, batch.size(), forward.slots(), nanos, forward.shape());
       int limit = limitDrafts(rows);
       int maxLen = batch.stream().mapToInt(s -> s.tokens().length).max().orElse(0);

@@ -44,15 +44,6 @@ public interface DiffusionLM extends AutoCloseable {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no block-causal attention");
   }
 
-  /**
-   * How many forwards so far compiled a program of their own for their shape besides computing (on
-   * a GPU: {@link ShapeGrants}): such a forward's time is not what its shape costs, and a caller that
-   * times forwards to choose among shapes leaves it out. Never decreases.
-   */
-  default long compiles() {
-    return 0;
-  }
-
   /** Whether {@link #logitsFillingCache} and {@link #logitsWithCache} work. */
   default boolean supportsCache() {
     return false;

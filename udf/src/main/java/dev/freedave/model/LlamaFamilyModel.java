@@ -103,11 +103,6 @@ public final class LlamaFamilyModel implements DiffusionLM {
   }
 
   @Override
-  public long compiles() {
-    return core.grantsMade();
-  }
-
-  @Override
   public NDArray logits(NDArray ids, NDArray keyMask, NDArray positions, NDArray outputIndex) {
     return full(ids, keyMask, positions, outputIndex, 0);
   }

@@ -62,15 +62,6 @@ final class TransformerCore implements AutoCloseable {
    */
   static final String STACKED_CACHES = "freedave.stacked-caches";
 
-  /**
-   * {@code -Dfreedave.shape-grants=N} (read at each load): aliases of each of {@link #GRANTED}'s
-   * methods that recurring shapes are granted ({@link ShapeGrants}); by default 2 where the graph
-   * optimiser fuses (a GPU, without CUDA graphs), 0 elsewhere (libtorch fuses nothing on a CPU).
-   */
-  static final String SHAPE_GRANTS = "freedave.shape-grants";
-  /** The methods a decode calls at every step, whose shapes are granted executors of their own. */
-  private static final List<String> GRANTED = List.of("full", "fill", "cached", "cached_kv");
-
   private final Model model;
   private final PtSymbolBlock block;
   private final CudaGraphs graphs; // null: every forward is called
@@ -78,9 +69,8 @@ final class TransformerCore implements AutoCloseable {
   private final long concatBytes;
   private final long kvBytesPerRowPosition; // one layer's key + value of one position of one row
   private final boolean stackCaches; // the caller stacks equal-length caches (cached_stacked): graphs need tensors
-  private final ShapeGrants grants;
 
-  private TransformerCore(Model model, boolean cuda, long concatBytes, long kvBytesPerRowPosition, int grants) {
+  private TransformerCore(Model model, boolean cuda, long concatBytes, long kvBytesPerRowPosition) {
     this.model = model;
     this.block = (PtSymbolBlock) model.getBlock();
     this.graphs = CudaGraphs.forCore(block, cuda);
@@ -88,16 +78,6 @@ final class TransformerCore implements AutoCloseable {
     this.concatBytes = concatBytes;
     this.kvBytesPerRowPosition = kvBytesPerRowPosition;
     this.stackCaches = graphs != null || Boolean.getBoolean(STACKED_CACHES);
-    this.grants = new ShapeGrants(optimize ? grants : 0);
-  }
-
-  /** Aliases per granted method: the property's, else 2 where libtorch fuses (CUDA, optimiser on). */
-  private static int grantsPerMethod(boolean cuda) {
-    Integer set = Integer.getInteger(SHAPE_GRANTS);
-    if (set != null && set < 0) {
-      throw new ModelLoadException("-D" + SHAPE_GRANTS + " = " + set + ": a count of aliases, 0 or more");
-    }
-    return set != null ? set : cuda && OPTIMIZE && System.getProperty(CudaGraphs.LIBRARY) == null ? 2 : 0;
   }
 
   /** The core for {@code c}'s shapes; the residual stream's dtype is the family's ({@link ModelFamily#residualFp32}). */
@@ -115,10 +95,7 @@ final class TransformerCore implements AutoCloseable {
     attributes.put("cuda_efficient", CUDA_EFFICIENT);
     int concatBytes = Integer.getInteger(CONCAT_BYTES, 32 << 20);
     attributes.put("concat_bytes", concatBytes);
-    int grants = grantsPerMethod(device.isGpu());
-    String source = source();
-    byte[] archive = TorchScriptArchive.of("freedave", "TransformerCore",
-        source + ShapeGrants.aliases(source, GRANTED, grants), attributes);
+    byte[] archive = TorchScriptArchive.of("freedave", "TransformerCore", source(), attributes);
     Path dir = Files.createTempDirectory("freedave-core");
     Path file = dir.resolve("transformer_core.pt");
     try {
@@ -132,7 +109,7 @@ final class TransformerCore implements AutoCloseable {
         throw new ModelLoadException("libtorch refused the transformer core: " + e.getMessage(), e);
       }
       return new TransformerCore(m, device.isGpu(), concatBytes,
-          2L * c.numKvHeads() * c.headDim() * dtype.djl().getNumOfBytes(), grants);
+          2L * c.numKvHeads() * c.headDim() * dtype.djl().getNumOfBytes());
     } finally {
       Files.deleteIfExists(file);
       Files.deleteIfExists(dir);
@@ -154,20 +131,15 @@ final class TransformerCore implements AutoCloseable {
    */
   NDArray full(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
       IValue weights) {
-    return call("full", wholeRows(ids, keep, block, outIndex), ids.getManager(), ids, pos, keep != null ? keep : ids,
-        keep != null, block, outIndex, rope.cos(), rope.sin(), weights).singletonOrThrow();
+    return call("full", ids.getManager(), ids, pos, keep != null ? keep : ids, keep != null, block, outIndex,
+        rope.cos(), rope.sin(), weights).singletonOrThrow();
   }
 
   /** {@link #full} plus every layer's rotated keys and values, [B, layers, Hkv, T, hd] each. */
   NDList fill(NDArray ids, NDArray pos, NDArray keep, int block, NDArray outIndex, RopeTable.Tables rope,
       IValue weights) {
-    return call("fill", wholeRows(ids, keep, block, outIndex), ids.getManager(), ids, pos,
-        keep != null ? keep : ids, keep != null, block, outIndex, rope.cos(), rope.sin(), weights);
-  }
-
-  /** What libtorch specialises a forward over whole rows on: its tensors' shapes and its flags. */
-  private static String wholeRows(NDArray ids, NDArray keep, int block, NDArray outIndex) {
-    return ids.getShape() + " " + outIndex.getShape() + (keep != null ? " keep" : "") + (block > 0 ? " causal" : "");
+    return call("fill", ids.getManager(), ids, pos, keep != null ? keep : ids, keep != null, block, outIndex,
+        rope.cos(), rope.sin(), weights);
   }
 
   /**
@@ -175,30 +147,12 @@ final class TransformerCore implements AutoCloseable {
    * the first the ids, whose size is the call's query tokens; from a CUDA graph where one applies.
    * The result is the method's tensor or its tuple's, in {@code manager}.
    */
-  private NDList call(String method, String shape, NDManager manager, Object... args) {
+  private NDList call(String method, NDManager manager, Object... args) {
     if (graphs == null || !graphs.takes(((NDArray) args[0]).size())) {
-      return granted(method, shape, manager, args);
+      return direct(method, manager, args);
     }
     JniUtils.setGraphExecutorOptimize(optimize); // a capture runs the method as run() does
     return graphs.call(method, manager, () -> direct(method, manager, args), args);
-  }
-
-  /**
-   * {@code method(args)} called on the executor {@link #grants} routes {@code shape} to; a grant's
-   * first call runs its alias twice, since a new executor profiles its first call and optimises the
-   * next, and gives the second's result.
-   */
-  private NDList granted(String method, String shape, NDManager manager, Object... args) {
-    ShapeGrants.Route route = grants.route(method, shape);
-    if (route.first()) {
-      direct(route.method(), manager, args).close();
-    }
-    return direct(route.method(), manager, args);
-  }
-
-  /** Calls so far that gave a shape an executor of its own, each a compile ({@link ShapeGrants}). */
-  long grantsMade() {
-    return grants.made();
   }
 
   /** {@code method(args)} called (args as {@link #call} takes them, or IValues the caller closes). */
@@ -227,7 +181,7 @@ final class TransformerCore implements AutoCloseable {
         v.add(c.values());
       });
       try (NDManager scope = m.newSubManager()) {
-        return call(freshKv ? "cached_stacked_kv" : "cached_stacked", null, m, ids, pos, drafts, keyKeep, block,
+        return call(freshKv ? "cached_stacked_kv" : "cached_stacked", m, ids, pos, drafts, keyKeep, block,
             stackRows(k, scope), stackRows(v, scope), outIndex, rope.cos(), rope.sin(), weights);
       }
     }
@@ -247,12 +201,8 @@ final class TransformerCore implements AutoCloseable {
         values[i] = (PtNDArray) caches.get(i).values();
       }
     }
-    long longest = keyKeep.getShape().get(1);
-    boolean ragged = caches.stream().anyMatch(c -> c.frozenLength() != longest);
-    String shape = ids.getShape() + " " + outIndex.getShape() + " frozen " + longest
-        + (keys.length == 1 && caches.size() > 1 ? " one fill" : ragged ? " ragged" : "");
     try (IValue k = IValue.listFrom(keys); IValue v = IValue.listFrom(values)) {
-      return granted(freshKv ? "cached_kv" : "cached", shape, m, ids, pos, drafts, keyKeep, block, k, v, outIndex,
+      return direct(freshKv ? "cached_kv" : "cached", m, ids, pos, drafts, keyKeep, block, k, v, outIndex,
           rope.cos(), rope.sin(), weights);
     }
   }

@@ -42,11 +42,6 @@ public class ForwardingModel implements DiffusionLM {
   }
 
   @Override
-  public long compiles() {
-    return inner.compiles();
-  }
-
-  @Override
   public boolean supportsCache() {
     return inner.supportsCache();
   }
