@@ -178,9 +178,7 @@ final class ForwardCostCommand implements Callable<Integer> {
     timed(out, "fill B=1", () -> {
       try (NDManager s = lm.newScope()) {
         List<BlockCache> c = new ArrayList<>();
-        lm.logitsFillingCache(s.create(Arrays.copyOf(ids, len), new Shape(1, len)), null,
-            s.create(blockIndex(1), new Shape(1, block)), new int[] {len}, new int[] {prompt},
-            new int[] {prompt + block}, CacheMode.DUAL, 0, c).argMax(-1).toLongArray();
+        fillRow(lm, s, ids, 0, c).argMax(-1).toLongArray();
         c.forEach(BlockCache::close);
       }
     });
@@ -212,21 +210,25 @@ final class ForwardCostCommand implements Callable<Integer> {
       try (NDManager s = lm.newScope()) {
         List<BlockCache> caches = new ArrayList<>();
         for (int i = 0; i < most; i++) {
-          lm.logitsFillingCache(s.create(Arrays.copyOfRange(ids, i * len, (i + 1) * len), new Shape(1, len)), null,
-              s.create(blockIndex(1), new Shape(1, block)), new int[] {len}, new int[] {prompt},
-              new int[] {prompt + block}, CacheMode.DUAL, 0, caches);
+          fillRow(lm, s, ids, i, caches);
         }
-        for (int n : rows) {
+        for (int n : rows.stream().filter(n -> n > 1).toList()) {
           for (int k : drafts) {
-            if (n > 1) {
-              timed(out, "cached rows=" + n + " K=" + k + ", " + n + " fills", () -> cached(lm, caches, ids, n, k));
-            }
+            timed(out, "cached rows=" + n + " K=" + k + ", " + n + " fills", () -> cached(lm, caches, ids, n, k));
           }
         }
         caches.forEach(BlockCache::close);
       }
     }
     return out;
+  }
+
+  /** The cache-filling forward of row {@code row} of {@code ids} alone, its cache appended to {@code into}. */
+  private NDArray fillRow(DiffusionLM lm, NDManager s, long[] ids, int row, List<BlockCache> into) {
+    int len = prompt + gen;
+    return lm.logitsFillingCache(s.create(Arrays.copyOfRange(ids, row * len, (row + 1) * len), new Shape(1, len)), null,
+        s.create(blockIndex(1), new Shape(1, block)), new int[] {len}, new int[] {prompt}, new int[] {prompt + block},
+        CacheMode.DUAL, 0, into);
   }
 
   /** One cached forward of the first n rows' caches, k drafts of the block each, its argmax read back. */
